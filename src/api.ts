@@ -1,0 +1,135 @@
+/**
+ * The library API that the CLI is built on and that browsers, workers, Deno and Bun import:
+ * `listModels()`, `createModel(name, options)`, `model.forward(input)`, `model.summary()`.
+ */
+import type { Backend, BackendName, Executable } from './backends/backend.js';
+import { selectBackend, type BackendChoice } from './backends/index.js';
+import type { Graph } from './graph.js';
+import { graphParams, inferShapes } from './graph.js';
+import { MODELS, getModelConfig, type ModelConfig } from './models/config.js';
+import { seededWeights } from './models/init.js';
+import { buildResNet, type BuildOptions } from './models/resnet.js';
+import { summarize, type Summary } from './models/summary.js';
+import { loadWeights, type WeightsReport } from './models/weights.js';
+import { Tensor, shapeToString, type TensorLike } from './tensor.js';
+
+export interface ModelInfo {
+  readonly name: string;
+  readonly source: ModelConfig['source'];
+  readonly family: ModelConfig['family'];
+  readonly variant: ModelConfig['variant'];
+  readonly params: number;
+  readonly paramsWithBnStats: number;
+  /** Multiply-accumulates at the default input size (224, or 32 for CIFAR), batch 1. */
+  readonly macs: number;
+  readonly inputSize: number;
+  readonly numClasses: number;
+}
+
+/** Every model of the zoo with its parameter and MAC counts. */
+export function listModels(): ModelInfo[] {
+  return MODELS.map((cfg) => {
+    const s = summarize(buildResNet(cfg), [1, 3, cfg.defaultInputSize, cfg.defaultInputSize]);
+    return {
+      name: cfg.name,
+      source: cfg.source,
+      family: cfg.family,
+      variant: cfg.variant,
+      params: s.params,
+      paramsWithBnStats: s.paramsWithBnStats,
+      macs: s.macs,
+      inputSize: cfg.defaultInputSize,
+      numClasses: cfg.numClasses,
+    };
+  });
+}
+
+export interface CreateModelOptions extends BuildOptions {
+  /**
+   * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key.
+   * Without weights the model gets deterministic seeded weights (see models/init.ts).
+   */
+  readonly weights?: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>;
+  /** Seed of the generated weights when none are given (default 0). */
+  readonly seed?: number;
+  /** 'wasm' (default), 'webgpu', 'reference', 'auto' or a Backend object. */
+  readonly backend?: BackendChoice | Backend;
+  /** Strict by default: missing, unexpected or mis-shaped weights are an error. */
+  readonly strict?: boolean;
+  /** Name of the weights' key scheme when auto-detection should be overridden (see weights/keymap.ts). */
+  readonly keyScheme?: string;
+}
+
+export class Model {
+  private executable: Executable | undefined;
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly graph: Graph,
+    readonly weights: ReadonlyMap<string, Tensor>,
+    readonly backend: Backend,
+    /** Why this backend was chosen, and which were passed over (for 'auto'). */
+    readonly backendChoice: { reason: string; passedOver: readonly { name: BackendName; reason: string }[] },
+    /** How the weights were found and bound; undefined for seeded weights. */
+    readonly weightsReport: WeightsReport | undefined,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Runs the network; returns the primary output (logits [N, classes], or pooled features). */
+  async forward(input: TensorLike): Promise<Tensor> {
+    return (await this.forwardAll(input))[this.graph.primaryOutput];
+  }
+
+  /** Every output of the graph (with `featuresOnly`: features, stem, stage1..). */
+  async forwardAll(input: TensorLike): Promise<Record<string, Tensor>> {
+    const x = checkInput(this.graph, input);
+    this.executable ??= await this.backend.compile(this.graph, this.weights);
+    return this.executable.run(x);
+  }
+
+  /** paddle.summary-style table data, for an input of [batch, 3, size, size]. */
+  summary(opts: { inputSize?: number | [number, number]; batch?: number } = {}): Summary {
+    const size = opts.inputSize ?? this.config.defaultInputSize;
+    const [h, w] = typeof size === 'number' ? [size, size] : size;
+    const s = summarize(this.graph, [opts.batch ?? 1, 3, h, w]);
+    const mem = this.executable?.memoryBytes?.([opts.batch ?? 1, 3, h, w]);
+    return mem ? { ...s, backendMemory: mem } : s;
+  }
+
+  dispose(): void {
+    this.executable?.dispose();
+    this.executable = undefined;
+  }
+}
+
+/** Validates a forward input: float32 data, NCHW with the right channel count (NHWC is named). */
+function checkInput(g: Graph, input: TensorLike): Tensor {
+  if (!input || !(input.data instanceof Float32Array)) {
+    const found = input?.data?.constructor?.name ?? typeof input?.data;
+    throw new TypeError(`${g.name}: input data must be a Float32Array, got ${found}`);
+  }
+  inferShapes(g, input.shape); // validates rank, channels, NHWC, and that every layer fits
+  const expected = input.shape.reduce((a, b) => a * b, 1);
+  if (input.data.length !== expected) {
+    throw new RangeError(`${g.name}: input shape ${shapeToString(input.shape)} needs ${expected} values, data has ${input.data.length}`);
+  }
+  return Tensor.from(input);
+}
+
+/** Builds a zoo model, binds its weights and prepares a backend. */
+export async function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+  const config = getModelConfig(name);
+  const graph = buildResNet(config, options);
+  let weights: ReadonlyMap<string, Tensor>;
+  let report: WeightsReport | undefined;
+  if (options.weights === undefined) {
+    weights = seededWeights(graph, options.seed ?? 0);
+  } else {
+    ({ weights, report } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name }));
+  }
+  const { backend, reason, passedOver } = await selectBackend(options.backend);
+  return new Model(config, graph, weights, backend, { reason, passedOver }, report);
+}

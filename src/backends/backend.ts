@@ -1,0 +1,29 @@
+/**
+ * The backend interface. A backend compiles a Graph with its weights once (packing, folding,
+ * uploading, planning memory) and then runs it on inputs. Every backend returns the same
+ * outputs for the same graph; the reference backend is the oracle the others are tested against.
+ */
+import type { Graph } from '../graph.js';
+import type { Tensor } from '../tensor.js';
+
+export type BackendName = 'reference' | 'wasm' | 'webgpu';
+
+/** State-dict entries by full key, float32, in the source library's layout. */
+export type WeightMap = ReadonlyMap<string, Tensor>;
+
+export interface Executable {
+  /**
+   * Runs the graph on an NCHW input (validated by the caller with `inferShapes`) and returns
+   * every output named in `graph.outputs`.
+   */
+  run(input: Tensor): Promise<Record<string, Tensor>>;
+  /** Bytes this backend holds for the given input shape (weights + activations), when known. */
+  memoryBytes?(inputShape: readonly number[]): { weights: number; activations: number; peak: number };
+  /** Releases native or GPU memory. The executable cannot run afterwards. */
+  dispose(): void;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  compile(graph: Graph, weights: WeightMap): Promise<Executable>;
+}

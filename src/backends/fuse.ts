@@ -1,0 +1,191 @@
+/**
+ * Load-time rewriting for the fast backends (wasm, webgpu): BatchNorm folded into the conv before
+ * it, and the residual add and ReLU after it fused into the conv's epilogue, so that one kernel does
+ * `relu(conv(x) * 1 + bias + residual)`. The reference backend never uses this: it runs the graph
+ * as written. see: XNNPACK's packed weights ("bias first") and onnxruntime's ConvAddRelu fusion.
+ */
+import type { Graph, GraphNode } from '../graph.js';
+import { nodeInputs } from '../graph.js';
+import type { Pads4, Pair } from '../shape.js';
+import { shapeToString, type Tensor } from '../tensor.js';
+import type { WeightMap } from './backend.js';
+
+/** conv + folded BN + optional residual add + optional ReLU. */
+export interface FusedConv {
+  readonly op: 'conv';
+  readonly name: string;
+  readonly input: string;
+  readonly output: string;
+  /** A value of the conv's output shape added before the ReLU. */
+  readonly residual?: string;
+  readonly relu: boolean;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernel: Pair;
+  readonly stride: Pair;
+  readonly pads: Pads4;
+  readonly dilation: Pair;
+  readonly groups: number;
+  /** OIHW [outChannels, inChannels / groups, kh, kw], BN folded in. */
+  readonly weight: Float32Array;
+  /** [outChannels]; zeros when the conv had no bias and no BN followed. */
+  readonly bias: Float32Array;
+}
+
+/** A BatchNorm with no conv to fold into: y = x * scale[c] + shift[c], then optional ReLU. */
+export interface FusedAffine {
+  readonly op: 'affine';
+  readonly name: string;
+  readonly input: string;
+  readonly output: string;
+  readonly relu: boolean;
+  readonly scale: Float32Array;
+  readonly shift: Float32Array;
+}
+
+export interface FusedAdd {
+  readonly op: 'add';
+  readonly name: string;
+  readonly inputs: readonly [string, string];
+  readonly output: string;
+  readonly relu: boolean;
+}
+
+/** Linear with the weight normalised to torch's [out, in] layout and a bias (zeros if none). */
+export interface FusedLinear {
+  readonly op: 'linear';
+  readonly name: string;
+  readonly input: string;
+  readonly output: string;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+}
+
+export type FusedNode =
+  | FusedConv
+  | FusedAffine
+  | FusedAdd
+  | FusedLinear
+  | Extract<GraphNode, { op: 'relu' | 'maxpool' | 'avgpool' | 'globalavgpool' | 'shortcutA' }>;
+
+export interface FusedGraph {
+  readonly name: string;
+  readonly input: string;
+  readonly inChannels: number;
+  readonly nodes: readonly FusedNode[];
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly primaryOutput: string;
+}
+
+function weight(weights: WeightMap, key: string, shape: readonly number[]): Tensor {
+  const t = weights.get(key);
+  if (!t) throw new Error(`missing weight '${key}' (expected shape ${shapeToString(shape)})`);
+  if (t.shape.join() !== shape.join()) {
+    throw new RangeError(`weight '${key}' has shape ${shapeToString(t.shape)}, expected ${shapeToString(shape)}`);
+  }
+  return t;
+}
+
+/** Per-channel scale and shift of an inference BatchNorm, computed in float64. */
+function bnScaleShift(n: Extract<GraphNode, { op: 'batchnorm' }>, weights: WeightMap): { scale: Float64Array; shift: Float64Array } {
+  const c = [n.channels];
+  const g = weight(weights, n.params.weight, c).data;
+  const b = weight(weights, n.params.bias, c).data;
+  const m = weight(weights, n.params.mean, c).data;
+  const v = weight(weights, n.params.var, c).data;
+  const scale = new Float64Array(n.channels);
+  const shift = new Float64Array(n.channels);
+  for (let i = 0; i < n.channels; i++) {
+    scale[i] = g[i] / Math.sqrt(v[i] + n.eps);
+    shift[i] = b[i] - m[i] * scale[i];
+  }
+  return { scale, shift };
+}
+
+/** Folds BN into convs and fuses residual adds and ReLUs; see the file comment. */
+export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
+  // How many times each value is read; graph outputs count as a read so they are never fused away.
+  const readers = new Map<string, number>();
+  const bump = (v: string) => readers.set(v, (readers.get(v) ?? 0) + 1);
+  for (const n of g.nodes) nodeInputs(n).forEach(bump);
+  Object.values(g.outputs).forEach(bump);
+  const onlyReader = (v: string, i: number): GraphNode | undefined => {
+    const next = g.nodes[i];
+    return next && readers.get(v) === 1 && nodeInputs(next).includes(v) ? next : undefined;
+  };
+  const defined = new Set<string>([g.input]);
+  const out: FusedNode[] = [];
+
+  for (let i = 0; i < g.nodes.length; i++) {
+    const n = g.nodes[i];
+    if (n.op === 'conv') {
+      const wShape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
+      const w = Float32Array.from(weight(weights, n.params.weight, wShape).data);
+      const bias = new Float32Array(n.outChannels);
+      if (n.params.bias) bias.set(weight(weights, n.params.bias, [n.outChannels]).data);
+      let value = n.output;
+      let j = i + 1;
+      const bn = onlyReader(value, j);
+      if (bn?.op === 'batchnorm') {
+        const { scale, shift } = bnScaleShift(bn, weights);
+        const per = w.length / n.outChannels;
+        for (let o = 0; o < n.outChannels; o++) {
+          for (let k = 0; k < per; k++) w[o * per + k] = w[o * per + k] * scale[o];
+          bias[o] = bias[o] * scale[o] + shift[o];
+        }
+        value = bn.output;
+        j++;
+      }
+      let residual: string | undefined;
+      const add = onlyReader(value, j);
+      if (add?.op === 'add') {
+        const other = add.inputs[0] === value ? add.inputs[1] : add.inputs[0];
+        if (other !== value && defined.has(other)) {
+          residual = other;
+          value = add.output;
+          j++;
+        }
+      }
+      const relu = onlyReader(value, j)?.op === 'relu';
+      if (relu) {
+        value = g.nodes[j].output;
+        j++;
+      }
+      const { params: _p, ...geometry } = n;
+      out.push({ ...geometry, output: value, residual, relu, weight: w, bias });
+      defined.add(value);
+      i = j - 1;
+      continue;
+    }
+    if (n.op === 'batchnorm' || n.op === 'add') {
+      const relu = onlyReader(n.output, i + 1)?.op === 'relu';
+      const output = relu ? g.nodes[i + 1].output : n.output;
+      if (n.op === 'batchnorm') {
+        const { scale, shift } = bnScaleShift(n, weights);
+        out.push({ op: 'affine', name: n.name, input: n.input, output, relu, scale: Float32Array.from(scale), shift: Float32Array.from(shift) });
+      } else {
+        out.push({ op: 'add', name: n.name, inputs: n.inputs, output, relu });
+      }
+      defined.add(output);
+      if (relu) i++;
+      continue;
+    }
+    if (n.op === 'linear') {
+      const src = weight(weights, n.params.weight, n.weightLayout === 'oi' ? [n.outFeatures, n.inFeatures] : [n.inFeatures, n.outFeatures]).data;
+      let w = src;
+      if (n.weightLayout === 'io') {
+        w = new Float32Array(src.length);
+        for (let r = 0; r < n.inFeatures; r++) for (let c = 0; c < n.outFeatures; c++) w[c * n.inFeatures + r] = src[r * n.outFeatures + c];
+      }
+      const bias = n.params.bias ? Float32Array.from(weight(weights, n.params.bias, [n.outFeatures]).data) : new Float32Array(n.outFeatures);
+      out.push({ op: 'linear', name: n.name, input: n.input, output: n.output, inFeatures: n.inFeatures, outFeatures: n.outFeatures, weight: Float32Array.from(w), bias });
+      defined.add(n.output);
+      continue;
+    }
+    out.push(n);
+    defined.add(n.output);
+  }
+  return { name: g.name, input: g.input, inChannels: g.inChannels, nodes: out, outputs: g.outputs, primaryOutput: g.primaryOutput };
+}

@@ -1,0 +1,306 @@
+/**
+ * The WASM SIMD backend: AssemblyScript kernels (assembly/) on NHWC activations.
+ *
+ * compile: the graph is fused (BN folded into convs, residual add + ReLU in the conv epilogue; see
+ * ../fuse.ts), then every conv and linear weight is packed once into GEMM panels in wasm memory.
+ * run: the NCHW input is transposed to NHWC, the nodes run over buffers placed by a memory plan
+ * made once per input shape (plan.ts; memory grows only when a new, larger shape first arrives),
+ * and feature-map outputs are transposed back to NCHW.
+ */
+import type { Graph } from '../../graph.js';
+import { inferShapes } from '../../graph.js';
+import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
+import { Tensor, sizeOf } from '../../tensor.js';
+import type { Backend, Executable, WeightMap } from '../backend.js';
+import { fuseGraph, type FusedGraph, type FusedNode } from '../fuse.js';
+import { instantiateKernels, loadKernelModule, type InitWasmOptions, type KernelExports, type KernelVariant } from './kernels.js';
+import { packConvWeights, packedConvFloats } from './pack.js';
+import { alignUp, placeBuffers, type Lifetime } from './plan.js';
+
+export { wasmFeatures, type InitWasmOptions, type KernelVariant } from './kernels.js';
+
+const PAGE = 65536;
+/** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
+const SLACK = 64;
+
+export interface WasmBackendOptions extends InitWasmOptions {}
+
+export interface WasmExecutable extends Executable {
+  /** Which kernel build runs: plain SIMD or relaxed SIMD. */
+  readonly variant: KernelVariant;
+  /** Bytes of packed weights in wasm memory. */
+  readonly weightBytes: number;
+}
+
+/** Creates a wasm backend; `opts.module` supplies a precompiled kernels.wasm (no byte compilation). */
+export function createWasmBackend(opts: WasmBackendOptions = {}): Backend {
+  return {
+    name: 'wasm',
+    async compile(graph: Graph, weights: WeightMap): Promise<WasmExecutable> {
+      const { module } = await loadKernelModule(opts);
+      const k = await instantiateKernels(module);
+      return new WasmGraphExecutable(graph, fuseGraph(graph, weights), k);
+    },
+  };
+}
+
+/** The default wasm backend: relaxed SIMD where the engine validates it, plain SIMD otherwise. */
+export const wasmBackend: Backend = createWasmBackend();
+
+/** Compiles the kernels ahead of the first `compile` (optional; compile does it on demand). */
+export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVariant> {
+  return (await loadKernelModule(opts)).variant;
+}
+
+/** Pointers of one node's constant data in wasm memory. */
+interface NodeConsts {
+  packed?: number;
+  scale?: number;
+  shift?: number;
+}
+
+/** Everything that depends on the input shape, made once per shape. */
+interface Plan {
+  readonly shapes: Map<string, number[]>;
+  /** Absolute byte address of every value (NHWC for rank 4). */
+  readonly ptr: Map<string, number>;
+  /** im2col blocks. */
+  readonly scratch: number;
+  /** NCHW input/output staging for the layout transposes. */
+  readonly staging: number;
+  /** Per pooling node: the f32 divisor arrays (average pool). */
+  readonly divisors: Map<string, { h: number; w: number }>;
+  /** Bytes past the weights this plan uses. */
+  readonly bytes: number;
+}
+
+class WasmGraphExecutable implements WasmExecutable {
+  readonly variant: KernelVariant;
+  readonly weightBytes: number;
+  private k: KernelExports | undefined;
+  private readonly consts = new Map<string, NodeConsts>();
+  private readonly plans = new Map<string, Plan>();
+  /** First byte after the packed weights. */
+  private readonly weightsEnd: number;
+
+  constructor(
+    private readonly graph: Graph,
+    private readonly fused: FusedGraph,
+    k: KernelExports,
+  ) {
+    this.k = k;
+    this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
+    // Lay out the constants, grow memory once for them, then pack.
+    let top = alignUp(k.heap_base());
+    const start = top;
+    const take = (floats: number) => {
+      const p = top;
+      top = alignUp(top + floats * 4);
+      return p;
+    };
+    for (const n of fused.nodes) {
+      if (n.op === 'conv') {
+        this.consts.set(n.name, { packed: take(packedConvFloats(n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1], n.groups)) });
+      } else if (n.op === 'linear') {
+        this.consts.set(n.name, { packed: take(packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1)) });
+      } else if (n.op === 'affine') {
+        this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
+      }
+    }
+    this.weightsEnd = top;
+    this.weightBytes = top - start;
+    this.ensureMemory(top + SLACK);
+    const f32 = new Float32Array(k.memory.buffer);
+    for (const n of fused.nodes) {
+      const c = this.consts.get(n.name);
+      if (n.op === 'conv') {
+        const cinG = n.inChannels / n.groups;
+        const len = packedConvFloats(n.outChannels, cinG, n.kernel[0], n.kernel[1], n.groups);
+        packConvWeights(f32.subarray(c!.packed! / 4, c!.packed! / 4 + len), n.weight, n.bias, n.outChannels, cinG, n.kernel[0], n.kernel[1], n.groups);
+      } else if (n.op === 'linear') {
+        const len = packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1);
+        packConvWeights(f32.subarray(c!.packed! / 4, c!.packed! / 4 + len), n.weight, n.bias, n.outFeatures, n.inFeatures, 1, 1, 1);
+      } else if (n.op === 'affine') {
+        f32.set(n.scale, c!.scale! / 4);
+        f32.set(n.shift, c!.shift! / 4);
+      }
+    }
+  }
+
+  private kernels(): KernelExports {
+    if (!this.k) throw new Error(`wasm executable for ${this.graph.name} was disposed`);
+    return this.k;
+  }
+
+  private ensureMemory(bytes: number): void {
+    const mem = this.kernels().memory;
+    const have = mem.buffer.byteLength;
+    if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  private plan(inputShape: readonly number[]): Plan {
+    const key = inputShape.join('x');
+    const cached = this.plans.get(key);
+    if (cached) return cached;
+    const k = this.kernels();
+    const shapes = inferShapes(this.graph, inputShape);
+    const nodes = this.fused.nodes;
+    const outputs = new Set(Object.values(this.fused.outputs));
+    // Lifetimes: the input is written at step -1; graph outputs stay live to the end.
+    const first = new Map<string, number>([[this.fused.input, -1]]);
+    const last = new Map<string, number>();
+    nodes.forEach((n, i) => {
+      for (const v of fusedInputs(n)) last.set(v, i);
+      first.set(n.output, i);
+    });
+    const lifetimes: Lifetime[] = [];
+    for (const [name, f] of first) {
+      const shape = shapes.get(name);
+      if (!shape) throw new Error(`wasm backend: no shape for value '${name}'`);
+      lifetimes.push({ name, bytes: sizeOf(shape) * 4, first: f, last: outputs.has(name) ? nodes.length : (last.get(name) ?? f) });
+    }
+    const placement = placeBuffers(lifetimes);
+    let top = this.weightsEnd;
+    const arena = top;
+    top = alignUp(top + placement.bytes);
+    const ptr = new Map<string, number>();
+    for (const [name, off] of placement.offsets) ptr.set(name, arena + off);
+
+    let scratchBytes = 0;
+    let stagingBytes = sizeOf(inputShape) * 4;
+    for (const v of outputs) stagingBytes = Math.max(stagingBytes, sizeOf(shapes.get(v)!) * 4);
+    const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
+    for (const n of nodes) {
+      if (n.op === 'conv') {
+        const depth = n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups);
+        scratchBytes = Math.max(scratchBytes, k.conv_block_rows(depth) * depth * 4);
+      } else if (n.op === 'avgpool') {
+        const info = pool2dInfo(shapes.get(n.input)!, n);
+        const div = (a: WindowAxis) => {
+          const t = poolTapCounts(a);
+          return Float32Array.from(n.countIncludePad ? t.padded : t.valid);
+        };
+        divisorArrays.push({ node: n.name, h: div(info.h), w: div(info.w) });
+      }
+    }
+    const scratch = top;
+    top = alignUp(top + scratchBytes);
+    const staging = top;
+    top = alignUp(top + stagingBytes);
+    const divisors = new Map<string, { h: number; w: number }>();
+    const divWrites: [number, Float32Array][] = [];
+    for (const d of divisorArrays) {
+      const h = top;
+      top = alignUp(top + d.h.length * 4);
+      const w = top;
+      top = alignUp(top + d.w.length * 4);
+      divisors.set(d.node, { h, w });
+      divWrites.push([h, d.h], [w, d.w]);
+    }
+    this.ensureMemory(top + SLACK);
+    const f32 = new Float32Array(k.memory.buffer);
+    for (const [p, arr] of divWrites) f32.set(arr, p / 4);
+    const plan: Plan = { shapes, ptr, scratch, staging, divisors, bytes: top - this.weightsEnd };
+    this.plans.set(key, plan);
+    return plan;
+  }
+
+  memoryBytes(inputShape: readonly number[]): { weights: number; activations: number; peak: number } {
+    const plan = this.plan(inputShape);
+    return { weights: this.weightBytes, activations: plan.bytes, peak: this.weightsEnd + plan.bytes + SLACK };
+  }
+
+  async run(input: Tensor): Promise<Record<string, Tensor>> {
+    const k = this.kernels();
+    const plan = this.plan(input.shape);
+    const [n, c, h, w] = input.shape;
+    new Float32Array(k.memory.buffer).set(input.data, plan.staging / 4);
+    k.nchw_to_nhwc(n, c, h * w, plan.staging, plan.ptr.get(this.fused.input)!);
+    for (const node of this.fused.nodes) this.runNode(k, plan, node);
+    const result: Record<string, Tensor> = {};
+    for (const [name, value] of Object.entries(this.fused.outputs)) {
+      const shape = plan.shapes.get(value)!;
+      let src = plan.ptr.get(value)!;
+      if (shape.length === 4) {
+        k.nhwc_to_nchw(shape[0], shape[1], shape[2] * shape[3], src, plan.staging);
+        src = plan.staging;
+      }
+      const size = sizeOf(shape);
+      result[name] = new Tensor(new Float32Array(k.memory.buffer, src, size).slice(), shape);
+    }
+    return result;
+  }
+
+  private runNode(k: KernelExports, plan: Plan, node: FusedNode): void {
+    const at = (v: string) => plan.ptr.get(v)!;
+    const inShape = plan.shapes.get(node.op === 'add' ? node.inputs[0] : node.input)!;
+    const outShape = plan.shapes.get(node.output)!;
+    switch (node.op) {
+      case 'conv': {
+        const [b, cin, h, w] = inShape;
+        const [, cout, oh, ow] = outShape;
+        k.conv2d_nhwc(
+          b, h, w, cin, oh, ow, cout,
+          node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1],
+          node.dilation[0], node.dilation[1], node.groups,
+          at(node.input), this.consts.get(node.name)!.packed!, at(node.output),
+          node.residual ? at(node.residual) : 0, node.relu ? 1 : 0, plan.scratch,
+        );
+        return;
+      }
+      case 'linear':
+        k.f32_gemm(
+          inShape[0], node.outFeatures, node.inFeatures, at(node.input), node.inFeatures,
+          this.consts.get(node.name)!.packed!, at(node.output), node.outFeatures, 0, 0, 0,
+        );
+        return;
+      case 'maxpool':
+      case 'avgpool': {
+        const [b, ch, h, w] = inShape;
+        const [, , oh, ow] = outShape;
+        const [dh, dw] = node.dilation ?? [1, 1];
+        const geometry = [b, h, w, ch, oh, ow, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1], dh, dw] as const;
+        if (node.op === 'maxpool') {
+          k.maxpool_nhwc(...geometry, at(node.input), at(node.output));
+        } else {
+          const d = plan.divisors.get(node.name)!;
+          k.avgpool_nhwc(...geometry, d.h, d.w, at(node.input), at(node.output));
+        }
+        return;
+      }
+      case 'globalavgpool': {
+        const [b, ch, h, w] = inShape;
+        k.global_avgpool_nhwc(b, h * w, ch, at(node.input), at(node.output));
+        return;
+      }
+      case 'affine': {
+        const ch = inShape[1];
+        const consts = this.consts.get(node.name)!;
+        k.affine_nhwc(sizeOf(inShape) / ch, ch, at(node.input), consts.scale!, consts.shift!, at(node.output), node.relu ? 1 : 0);
+        return;
+      }
+      case 'add':
+        k.add_f32(sizeOf(outShape), at(node.inputs[0]), at(node.inputs[1]), at(node.output), node.relu ? 1 : 0);
+        return;
+      case 'relu':
+        k.relu_f32(sizeOf(outShape), at(node.input), at(node.output));
+        return;
+      case 'shortcutA': {
+        const [b, ch, h, w] = inShape;
+        k.shortcut_a_nhwc(b, h, w, ch, node.stride, node.padChannels, at(node.input), at(node.output));
+        return;
+      }
+    }
+  }
+
+  dispose(): void {
+    this.k = undefined;
+    this.plans.clear();
+  }
+}
+
+function fusedInputs(n: FusedNode): string[] {
+  if (n.op === 'add') return [...n.inputs];
+  if (n.op === 'conv' && n.residual) return [n.input, n.residual];
+  return [n.input];
+}

@@ -1,0 +1,110 @@
+/// <reference types="@webgpu/types" />
+/**
+ * Finding a WebGPU implementation: `navigator.gpu` in browsers, workers and Deno; in Node the
+ * optional `webgpu` package (Dawn), loaded with a dynamic import only when WebGPU is asked for.
+ *
+ * Node on a Linux machine without a GPU: Dawn's Vulkan backend finds no adapter unless a software
+ * Vulkan driver is visible. If none is found and `VK_ICD_FILENAMES` is unset, we retry once with
+ * the SwiftShader driver that Debian/Ubuntu's `chromium` package ships, when that file exists.
+ */
+
+/** Vulkan ICD manifests of software drivers tried, in order, when no adapter is found. */
+export const SOFTWARE_VULKAN_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
+
+export interface GpuProbe {
+  readonly gpu?: GPU;
+  readonly adapter?: GPUAdapter;
+  /** Why there is no adapter, or where the adapter came from. */
+  readonly reason: string;
+}
+
+interface DawnModule {
+  create(options: string[]): GPU;
+  globals: Record<string, unknown>;
+}
+
+interface NodeProcess {
+  versions?: { node?: string };
+  platform?: string;
+  env: Record<string, string | undefined>;
+}
+
+const nodeProcess = (): NodeProcess | undefined => {
+  const p = (globalThis as { process?: NodeProcess }).process;
+  return p?.versions?.node ? p : undefined;
+};
+
+/**
+ * Dynamic import through a variable so that bundlers for the browser leave it alone: the `webgpu`
+ * package and `node:fs` are never part of a browser build.
+ */
+const importOptional = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
+
+let probed: Promise<GpuProbe> | undefined;
+
+/** Probes once per process: which GPU object to use and whether it gives an adapter. */
+export function probeGpu(): Promise<GpuProbe> {
+  probed ??= probe();
+  return probed;
+}
+
+async function probe(): Promise<GpuProbe> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) {
+    const adapter = await requestAdapter(nav.gpu);
+    return adapter
+      ? { gpu: nav.gpu, adapter, reason: 'navigator.gpu' }
+      : { reason: 'navigator.gpu exists but requestAdapter() returned no adapter (WebGPU blocked or no usable GPU)' };
+  }
+  const proc = nodeProcess();
+  if (!proc) return { reason: 'navigator.gpu is missing: this runtime has no WebGPU (browsers need it enabled; Node needs the webgpu package)' };
+
+  let dawn: DawnModule;
+  try {
+    dawn = (await importOptional('webgpu')) as DawnModule;
+  } catch (e) {
+    return { reason: `Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message.split('\n')[0]}` };
+  }
+  let gpu = dawn.create([]);
+  let adapter = await requestAdapter(gpu);
+  if (adapter) return { gpu, adapter, reason: "the 'webgpu' package (Dawn)" };
+
+  const icd = await softwareIcd(proc);
+  if (!icd) {
+    return {
+      reason:
+        "the 'webgpu' package (Dawn) found no GPU adapter, and no software Vulkan driver to fall back to " +
+        `(VK_ICD_FILENAMES is ${proc.env.VK_ICD_FILENAMES ? `'${proc.env.VK_ICD_FILENAMES}'` : 'unset'}; ` +
+        'on Debian/Ubuntu install chromium and libvulkan1 for SwiftShader, see scripts/ci-webgpu-setup.sh)',
+    };
+  }
+  // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates its instance, so a new instance sees it.
+  proc.env.VK_ICD_FILENAMES = icd;
+  gpu = dawn.create([]);
+  adapter = await requestAdapter(gpu);
+  if (adapter) return { gpu, adapter, reason: `the 'webgpu' package (Dawn) on the software Vulkan driver ${icd}` };
+  return { reason: `the 'webgpu' package (Dawn) found no adapter, not even with VK_ICD_FILENAMES=${icd} (is libvulkan1 installed?)` };
+}
+
+async function requestAdapter(gpu: GPU): Promise<GPUAdapter | undefined> {
+  try {
+    return (await gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first software Vulkan driver manifest on disk, when VK_ICD_FILENAMES is not already set. */
+async function softwareIcd(proc: NodeProcess): Promise<string | undefined> {
+  if (proc.platform !== 'linux' || proc.env.VK_ICD_FILENAMES || proc.env.VK_DRIVER_FILES) return undefined;
+  const fs = (await importOptional('node:fs')) as { existsSync(path: string): boolean };
+  return SOFTWARE_VULKAN_ICDS.find((p) => fs.existsSync(p));
+}
+
+/** One line naming an adapter: vendor, architecture, description. */
+export function describeAdapter(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  const parts = [info.vendor, info.architecture, info.description || info.device].filter((s) => s);
+  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ? ' (software fallback)' : '';
+  return (parts.join(' / ') || 'unnamed adapter') + fallback;
+}

@@ -1,0 +1,317 @@
+/// <reference types="@webgpu/types" />
+/**
+ * One kernel per fused node (see ../fuse.ts). At compile time a kernel uploads its constant data
+ * (packed weights, bias, BN scale/shift) once; for each input shape it is `prepare`d into a
+ * dispatch: pipeline, bind group and grid, with every size taken from src/shape.ts.
+ *
+ * Dispatch branches (explicit, as in onnxruntime-web's conv.ts):
+ * - conv, any kernel/stride/groups: the tiled implicit GEMM of conv2d.wgsl.ts; a 1x1 stride-1 conv
+ *   is the same kernel with the tap arithmetic folded away by its override constants;
+ * - linear: that same kernel as a 1x1 conv over [N, F, 1, 1];
+ * - the rest: one thread per output element.
+ */
+import type { FusedNode } from '../fuse.js';
+import { conv2dInfo, pool2dInfo, poolTapCounts } from '../../shape.js';
+import { sizeOf, shapeToString } from '../../tensor.js';
+import { convTile, gridFor } from './plan.js';
+import { BufferUsage, type PipelineCache, type StorageAccess } from './pipelines.js';
+import { addWgsl } from './shaders/add.wgsl.js';
+import { affineWgsl } from './shaders/affine.wgsl.js';
+import { avgpool2dWgsl } from './shaders/avgpool2d.wgsl.js';
+import { conv2dWgsl } from './shaders/conv2d.wgsl.js';
+import { ELEMENTWISE_WORKGROUP } from './shaders/flat-index.wgsl.js';
+import { globalAvgPoolWgsl } from './shaders/globalavgpool.wgsl.js';
+import { maxpool2dWgsl } from './shaders/maxpool2d.wgsl.js';
+import { reluWgsl } from './shaders/relu.wgsl.js';
+import { shortcutAWgsl } from './shaders/shortcut-a.wgsl.js';
+
+/** What a kernel may ask of the plan it is prepared into. */
+export interface PlanEnv {
+  readonly device: GPUDevice;
+  readonly pipelines: PipelineCache;
+  readonly maxWorkgroupsPerDim: number;
+  shape(value: string): readonly number[];
+  buffer(value: string): GPUBuffer;
+  /** A buffer owned by the plan (uniform blocks, pool divisors), destroyed with it. */
+  upload(data: Uint32Array, usage: 'uniform' | 'storage'): GPUBuffer;
+}
+
+export interface Dispatch {
+  readonly label: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+  readonly grid: readonly [number, number, number];
+}
+
+export interface NodeKernel {
+  /** Bytes of constant data uploaded at compile time. */
+  readonly weightBytes: number;
+  prepare(env: PlanEnv): Promise<Dispatch>;
+  dispose(): void;
+}
+
+function uploadConst(device: GPUDevice, label: string, data: Float32Array): GPUBuffer {
+  const buffer = device.createBuffer({ label, size: Math.max(16, data.byteLength), usage: BufferUsage.STORAGE | BufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+  return buffer;
+}
+
+async function dispatch(
+  env: PlanEnv,
+  label: string,
+  shader: { name: string; code: string; constants: Record<string, number> },
+  uniforms: readonly number[],
+  bindings: readonly { buffer: GPUBuffer; access: StorageAccess }[],
+  grid: readonly [number, number, number],
+): Promise<Dispatch> {
+  if (grid.some((g) => g > env.maxWorkgroupsPerDim)) {
+    throw new RangeError(`${label}: grid ${grid.join('x')} exceeds the device limit of ${env.maxWorkgroupsPerDim} workgroups per dimension`);
+  }
+  const access = bindings.map((b) => b.access);
+  const pipeline = await env.pipelines.get(shader.name, shader.code, access, shader.constants);
+  const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: env.upload(Uint32Array.from(uniforms), 'uniform') } }];
+  bindings.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+  const bindGroup = env.device.createBindGroup({ label, layout: env.pipelines.layout(access), entries });
+  return { label, pipeline, bindGroup, grid };
+}
+
+const elementwiseGrid = (env: PlanEnv, total: number) => gridFor(total, ELEMENTWISE_WORKGROUP, env.maxWorkgroupsPerDim);
+
+/** The conv GEMM as a kernel: weights OIHW [groups * coutG, cinG, kh, kw] packed to [groups, K, coutG]. */
+interface GemmConv {
+  readonly name: string;
+  readonly input: string;
+  readonly output: string;
+  readonly residual?: string;
+  readonly relu: boolean;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly groups: number;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly pads: readonly [number, number, number, number];
+  readonly dilation: readonly [number, number];
+  readonly weight: Float32Array;
+  readonly bias: Float32Array;
+  /** [N, C, H, W] for convs; linear passes [N, F] and is read as [N, F, 1, 1]. */
+  readonly linear: boolean;
+}
+
+function convKernel(device: GPUDevice, c: GemmConv): NodeKernel {
+  const coutG = c.outChannels / c.groups;
+  const cinG = c.inChannels / c.groups;
+  const k = cinG * c.kernel[0] * c.kernel[1];
+  // OIHW is [groups][coutG][K]; the kernel reads B[k][n] of a group, so store [groups][K][coutG].
+  const packed = new Float32Array(c.weight.length);
+  for (let g = 0; g < c.groups; g++) {
+    for (let n = 0; n < coutG; n++) {
+      for (let t = 0; t < k; t++) packed[(g * k + t) * coutG + n] = c.weight[(g * coutG + n) * k + t];
+    }
+  }
+  const weight = uploadConst(device, `${c.name}.weight`, packed);
+  const bias = uploadConst(device, `${c.name}.bias`, c.bias);
+  return {
+    weightBytes: packed.byteLength + c.bias.byteLength,
+    async prepare(env) {
+      const inShape = env.shape(c.input);
+      const geometry = c.linear
+        ? { batch: inShape[0], inH: 1, inW: 1, outH: 1, outW: 1 }
+        : (() => {
+            const info = conv2dInfo(inShape, [c.outChannels, cinG, c.kernel[0], c.kernel[1]], c);
+            return { batch: info.batch, inH: info.h.inSize, inW: info.w.inSize, outH: info.h.outSize, outW: info.w.outSize };
+          })();
+      const m = geometry.batch * geometry.outH * geometry.outW;
+      const tile = convTile(m, coutG);
+      const constants = {
+        CIN: c.inChannels,
+        COUT: c.outChannels,
+        CIN_G: cinG,
+        COUT_G: coutG,
+        KH: c.kernel[0],
+        KW: c.kernel[1],
+        SH: c.stride[0],
+        SW: c.stride[1],
+        PAD_T: c.pads[0],
+        PAD_L: c.pads[1],
+        DH: c.dilation[0],
+        DW: c.dilation[1],
+        HAS_RESIDUAL: c.residual ? 1 : 0,
+        RELU: c.relu ? 1 : 0,
+        WG_M: tile.wgM,
+        WG_N: tile.wgN,
+      };
+      const grid = [Math.ceil(m / (4 * tile.wgM)), Math.ceil(coutG / (4 * tile.wgN)), c.groups] as const;
+      return dispatch(
+        env,
+        c.name,
+        { name: 'conv2d', code: conv2dWgsl, constants },
+        [geometry.inH, geometry.inW, geometry.outH, geometry.outW, m],
+        [
+          { buffer: env.buffer(c.input), access: 'read' },
+          { buffer: weight, access: 'read' },
+          { buffer: bias, access: 'read' },
+          // Without a residual the binding still needs a buffer; the shader never reads it.
+          { buffer: c.residual ? env.buffer(c.residual) : bias, access: 'read' },
+          { buffer: env.buffer(c.output), access: 'write' },
+        ],
+        grid,
+      );
+    },
+    dispose() {
+      weight.destroy();
+      bias.destroy();
+    },
+  };
+}
+
+/** The kernel of one fused node; constant data is uploaded now. */
+export function createKernel(device: GPUDevice, n: FusedNode): NodeKernel {
+  const noWeights = (prepare: NodeKernel['prepare']): NodeKernel => ({ weightBytes: 0, prepare, dispose() {} });
+  switch (n.op) {
+    case 'conv':
+      return convKernel(device, { ...n, linear: false });
+    case 'linear':
+      return convKernel(device, {
+        ...n,
+        inChannels: n.inFeatures,
+        outChannels: n.outFeatures,
+        groups: 1,
+        kernel: [1, 1],
+        stride: [1, 1],
+        pads: [0, 0, 0, 0],
+        dilation: [1, 1],
+        relu: false,
+        linear: true,
+      });
+    case 'affine': {
+      const scale = uploadConst(device, `${n.name}.scale`, n.scale);
+      const shift = uploadConst(device, `${n.name}.shift`, n.shift);
+      return {
+        weightBytes: n.scale.byteLength + n.shift.byteLength,
+        prepare(env) {
+          const s = env.shape(n.input);
+          if (s.length !== 4 || s[1] !== n.scale.length) {
+            throw new RangeError(`${n.name}: batchnorm expects NCHW with ${n.scale.length} channels, got ${shapeToString(s)}`);
+          }
+          const total = sizeOf(s);
+          return dispatch(
+            env,
+            n.name,
+            { name: 'affine', code: affineWgsl, constants: { CHANNELS: n.scale.length, RELU: n.relu ? 1 : 0 } },
+            [total, s[2] * s[3]],
+            [
+              { buffer: env.buffer(n.input), access: 'read' },
+              { buffer: scale, access: 'read' },
+              { buffer: shift, access: 'read' },
+              { buffer: env.buffer(n.output), access: 'write' },
+            ],
+            elementwiseGrid(env, total),
+          );
+        },
+        dispose() {
+          scale.destroy();
+          shift.destroy();
+        },
+      };
+    }
+    case 'add':
+      return noWeights((env) => {
+        const total = sizeOf(env.shape(n.output));
+        return dispatch(
+          env,
+          n.name,
+          { name: 'add', code: addWgsl, constants: { RELU: n.relu ? 1 : 0 } },
+          [total],
+          [
+            { buffer: env.buffer(n.inputs[0]), access: 'read' },
+            { buffer: env.buffer(n.inputs[1]), access: 'read' },
+            { buffer: env.buffer(n.output), access: 'write' },
+          ],
+          elementwiseGrid(env, total),
+        );
+      });
+    case 'relu':
+      return noWeights((env) => {
+        const total = sizeOf(env.shape(n.output));
+        return dispatch(
+          env,
+          n.name,
+          { name: 'relu', code: reluWgsl, constants: {} },
+          [total],
+          [
+            { buffer: env.buffer(n.input), access: 'read' },
+            { buffer: env.buffer(n.output), access: 'write' },
+          ],
+          elementwiseGrid(env, total),
+        );
+      });
+    case 'maxpool':
+    case 'avgpool':
+      return noWeights((env) => {
+        const info = pool2dInfo(env.shape(n.input), n);
+        const [kh, kw] = n.kernel;
+        const constants = {
+          KH: kh,
+          KW: kw,
+          SH: info.h.stride,
+          SW: info.w.stride,
+          PAD_T: info.h.padBegin,
+          PAD_L: info.w.padBegin,
+          DH: info.h.dilation,
+          DW: info.w.dilation,
+        };
+        const total = sizeOf(info.outShape);
+        const uniforms = [total, info.h.inSize, info.w.inSize, info.h.outSize, info.w.outSize];
+        const x = { buffer: env.buffer(n.input), access: 'read' as const };
+        const y = { buffer: env.buffer(n.output), access: 'write' as const };
+        if (n.op === 'maxpool') {
+          return dispatch(env, n.name, { name: 'maxpool2d', code: maxpool2dWgsl, constants }, uniforms, [x, y], elementwiseGrid(env, total));
+        }
+        // Divisors per output row and column; PyTorch's count_include_pad rule, see poolTapCounts.
+        const rows = poolTapCounts(info.h);
+        const cols = poolTapCounts(info.w);
+        const pick = (t: { valid: Int32Array; padded: Int32Array }) => (n.countIncludePad ? t.padded : t.valid);
+        const divisors = env.upload(Uint32Array.from([...pick(rows), ...pick(cols)]), 'storage');
+        return dispatch(
+          env,
+          n.name,
+          { name: 'avgpool2d', code: avgpool2dWgsl, constants },
+          uniforms,
+          [x, { buffer: divisors, access: 'read' }, y],
+          elementwiseGrid(env, total),
+        );
+      });
+    case 'globalavgpool':
+      return noWeights((env) => {
+        const [b, c, h, w] = env.shape(n.input);
+        return dispatch(
+          env,
+          n.name,
+          { name: 'globalavgpool', code: globalAvgPoolWgsl, constants: {} },
+          [b * c, h * w],
+          [
+            { buffer: env.buffer(n.input), access: 'read' },
+            { buffer: env.buffer(n.output), access: 'write' },
+          ],
+          elementwiseGrid(env, b * c),
+        );
+      });
+    case 'shortcutA':
+      return noWeights((env) => {
+        const [, c, h, w] = env.shape(n.input);
+        const out = env.shape(n.output);
+        const total = sizeOf(out);
+        return dispatch(
+          env,
+          n.name,
+          { name: 'shortcutA', code: shortcutAWgsl, constants: { CIN: c, PAD_C: n.padChannels, STRIDE: n.stride } },
+          [total, h, w, out[2], out[3]],
+          [
+            { buffer: env.buffer(n.input), access: 'read' },
+            { buffer: env.buffer(n.output), access: 'write' },
+          ],
+          elementwiseGrid(env, total),
+        );
+      });
+  }
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/** `resnet`: the command-line entry point. One file per command under src/cli/. */
+import { CliError, type Command } from './common.js';
+import { modelsCommand } from './models.js';
+import { summaryCommand } from './summary.js';
+import { runCommand } from './run.js';
+
+const COMMANDS: Command[] = [modelsCommand, summaryCommand, runCommand];
+
+function usage(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return [
+    'usage: resnet <command> [options]',
+    '',
+    'commands:',
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    "Run 'resnet <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    if (name === undefined) process.exitCode = 2;
+    return;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new CliError(`unknown command '${name}'\n\n${usage()}`, 2);
+  await cmd.run(rest);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const err = e as Error;
+  const known = err instanceof CliError || ['RangeError', 'TypeError'].includes(err.name) || err.constructor !== Error;
+  process.stderr.write(`resnet: error: ${known ? err.message : err.stack ?? String(err)}\n`);
+  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+});

@@ -1,0 +1,42 @@
+import { getModelConfig } from '../models/config.js';
+import { buildResNet } from '../models/resnet.js';
+import { formatSummary, summarize } from '../models/summary.js';
+import { CliError, intOption, parse, printJson, type Command } from './common.js';
+
+export const summaryCommand: Command = {
+  name: 'summary',
+  summary: 'per-layer shapes, params, MACs and memory of a model (like paddle.summary)',
+  usage: `usage: resnet summary <model> [--input-size S] [--batch N] [--num-classes K] [--json]
+
+options:
+  --input-size S   square input size (default: 224, or 32 for CIFAR models); HxW also accepted
+  --batch N        batch size (default 1); MACs and memory are for the whole batch
+  --num-classes K  classifier width (default: the model's)
+  --json           JSON with params, paramsWithBnStats, macs, memory and one row per layer`,
+  async run(argv) {
+    const { values, positionals } = parse(this, argv, {
+      'input-size': { type: 'string' },
+      batch: { type: 'string' },
+      'num-classes': { type: 'string' },
+      json: { type: 'boolean' },
+    }, true);
+    if (positionals.length !== 1) throw new CliError(`expected one model name, got ${positionals.length}\n\n${this.usage}`, 2);
+    const cfg = getModelConfig(positionals[0]);
+    const [h, w] = parseSize(values['input-size'], cfg.defaultInputSize);
+    const batch = intOption(values.batch, 'batch') ?? 1;
+    const graph = buildResNet(cfg, { numClasses: intOption(values['num-classes'], 'num-classes') });
+    const s = summarize(graph, [batch, 3, h, w]);
+    if (values.json) printJson(s);
+    else process.stdout.write(formatSummary(s) + '\n');
+  },
+};
+
+export function parseSize(text: string | undefined, fallback: number): [number, number] {
+  if (text === undefined) return [fallback, fallback];
+  const m = /^(\d+)(?:x(\d+))?$/.exec(text);
+  if (!m) throw new CliError(`--input-size expects S or HxW (e.g. 224 or 97x120), got '${text}'`, 2);
+  const h = Number(m[1]);
+  const w = m[2] ? Number(m[2]) : h;
+  if (h < 1 || w < 1) throw new CliError(`--input-size must be positive, got '${text}'`, 2);
+  return [h, w];
+}

@@ -1,0 +1,22 @@
+/**
+ * Browser-safe image preprocessing (no file access, no `node:` imports). Decoding files is
+ * Node-only and lives in `decode-node.ts`.
+ */
+export type { ImageDataLike, RgbImage } from './image.js';
+export { toRgb } from './image.js';
+export { resizePil, type PilFilter } from './resize-pil.js';
+export { resizeCv2Linear } from './resize-cv2.js';
+export { centerCrop, crop, type CropOffset } from './crop.js';
+export { rgbToTensor, stackBatch, type Normalization } from './normalize.js';
+export {
+  PRESETS,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  getPreset,
+  listPresets,
+  type Preset,
+  type PresetName,
+  type ResizeMethod,
+  type ResizeStep,
+} from './presets.js';
+export { preprocess, preprocessBatch, resizeShorterSide, shorterSideSize, resizeTarget, type PreprocessOptions } from './preprocess.js';

@@ -1,0 +1,17 @@
+/**
+ * resnet-ts: the browser/worker-safe entry point. Nothing here imports Node built-ins; Node-only
+ * helpers (image file decoding, the CLI) live under `resnet-ts/node` and `src/cli/`.
+ */
+export { createModel, listModels, Model, type CreateModelOptions, type ModelInfo } from './api.js';
+export { Tensor, sizeOf, type TensorLike } from './tensor.js';
+export { MODELS, getModelConfig, UnknownModelError, type ModelConfig } from './models/config.js';
+export { buildResNet, type BuildOptions } from './models/resnet.js';
+export { seededWeights, mulberry32 } from './models/init.js';
+export { summarize, formatSummary, type Summary, type SummaryRow } from './models/summary.js';
+export type { WeightsReport } from './models/weights.js';
+export { readNpy, writeNpy, NpyError } from './npy.js';
+export type { Graph, GraphNode } from './graph.js';
+export { graphParams, inferShapes } from './graph.js';
+export type { Backend, BackendName, Executable } from './backends/backend.js';
+export { selectBackend, DEFAULT_BACKEND, type BackendChoice } from './backends/index.js';
+export * as shape from './shape.js';

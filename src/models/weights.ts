@@ -1,0 +1,62 @@
+/**
+ * Weights for a built graph: checkpoint bytes (or a tensor map) -> state dict -> key scheme
+ * adapted to the model's names -> bound by key with shapes checked (strict by default).
+ */
+import { Tensor, type TensorLike } from '../tensor.js';
+import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint } from '../weights/index.js';
+
+export interface ExpectedParam {
+  readonly key: string;
+  readonly shape: number[];
+  readonly kind: 'param' | 'buffer';
+}
+
+export interface WeightsReport {
+  /** Container format, or 'tensors' when a map was given. */
+  readonly format: string;
+  /** Where inside the checkpoint the state dict was found ('' = top level). */
+  readonly path: string;
+  /** The key scheme the checkpoint was read as (e.g. torch, paddle, akamaster). */
+  readonly scheme: string;
+  readonly notes: readonly string[];
+  readonly missing: readonly string[];
+  readonly unexpected: readonly string[];
+  readonly mismatched: readonly { key: string; expected: number[]; found: number[] }[];
+  readonly ignored: readonly string[];
+}
+
+export interface LoadOptions {
+  readonly strict: boolean;
+  readonly keyScheme?: string;
+  readonly model: string;
+}
+
+export function loadWeights(
+  expected: readonly ExpectedParam[],
+  source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>,
+  opts: LoadOptions,
+): { weights: Map<string, Tensor>; report: WeightsReport } {
+  let tensors: Map<string, Tensor>;
+  let format = 'tensors';
+  let path = '';
+  const notes: string[] = [];
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    const ckpt = readCheckpoint(bytes);
+    format = ckpt.format;
+    notes.push(...ckpt.notes);
+    const sd = extractStateDict(ckpt);
+    path = sd.path;
+    notes.push(...sd.notes);
+    tensors = sd.tensors;
+  } else {
+    tensors = new Map([...source].map(([k, t]) => [k, Tensor.from(t)]));
+  }
+  const adapted = adaptStateDict(tensors, expected, { from: opts.keyScheme });
+  notes.push(...adapted.notes);
+  const bound = bindWeights(expected, adapted.tensors, { strict: opts.strict, model: opts.model });
+  return {
+    weights: bound.weights,
+    report: { format, path, scheme: adapted.scheme, notes, ...bound.report },
+  };
+}

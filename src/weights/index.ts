@@ -1,0 +1,8 @@
+/** Checkpoint readers, key translation and weight binding. Browser-safe: bytes in, tensors out. */
+export * from './errors.js';
+export { type DType, type FloatDType, ITEM_SIZE, isFloatDType } from './dtype.js';
+export { CheckpointTensor, type Checkpoint, type CheckpointFormat, type CheckpointValue } from './types.js';
+export { readSafetensors, writeSafetensors, looksLikeSafetensors, type SafetensorsFile } from './safetensors.js';
+export { bindWeights, formatBindReport, isIgnoredKey, type BindReport, type BindResult, type ExpectedParam, type BindableTensor } from './bind.js';
+export { readCheckpoint, extractStateDict, detectFormat, type StateDict } from './load.js';
+export { adaptStateDict, type AdaptResult } from './keymap.js';

@@ -1,0 +1,98 @@
+/**
+ * One entry point for every checkpoint format: the format is recognised from the first bytes
+ * (never from a file name), the file is decoded, and nested containers are flattened to keys
+ * joined with '/' (the rule of the shared expected.json files). `extractStateDict` then finds the
+ * state dict inside the usual wrappers (`{'state_dict': ...}`, `{'model': ...}`).
+ */
+import { CheckpointError } from './errors.js';
+import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
+import type { Checkpoint, CheckpointTensor } from './types.js';
+
+/** Which reader a file needs, from its magic bytes; undefined when none matches. */
+export function detectFormat(bytes: Uint8Array): Checkpoint['format'] | undefined {
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'torch-zip';
+  if (bytes.length >= 2 && bytes[0] === 0x80 && bytes[1] >= 2 && bytes[1] <= 5) {
+    // A pickle. The legacy torch stream starts with the pickled magic number 0x1950a86a20f9469cfc6c
+    // (a LONG1 of 10 bytes); a .pdparams file is a single pickled dict.
+    if (bytes.length >= 4 && bytes[2] === 0x8a && bytes[3] === 0x0a) return 'torch-legacy';
+    return 'paddle';
+  }
+  if (looksLikeSafetensors(bytes)) return 'safetensors';
+  return undefined;
+}
+
+function describeStart(bytes: Uint8Array): string {
+  const hex = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  return `${bytes.length} bytes starting ${hex || '(empty)'}`;
+}
+
+/** Reads any supported checkpoint. `name` is only used in messages. */
+export function readCheckpoint(bytes: Uint8Array, opts: { name?: string } = {}): Checkpoint {
+  const what = opts.name ? `'${opts.name}'` : 'checkpoint';
+  const format = detectFormat(bytes);
+  switch (format) {
+    case 'safetensors': {
+      const f = readSafetensors(bytes);
+      return { format, tensors: f.tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
+    }
+    case undefined:
+      throw new CheckpointError(
+        `${what} is not a recognised checkpoint (${describeStart(bytes)}); expected safetensors (8-byte header length then '{'), ` +
+          `a torch zip ('PK\\x03\\x04'), a legacy torch file or a .pdparams pickle (0x80 0x02..0x05)`,
+      );
+    default:
+      throw new CheckpointError(`${what}: ${format} checkpoints are not readable yet`);
+  }
+}
+
+/** Wrapper keys that hold a state dict, most preferred first (EMA copies last). */
+const WRAPPERS = ['state_dict', 'model', 'module', 'net', 'network', 'params', 'model_state_dict', 'model_ema', 'state_dict_ema', 'ema'];
+
+export interface StateDict {
+  readonly tensors: Map<string, CheckpointTensor>;
+  /** The container path the tensors came from ('' = top level, 'model/state_dict', ...). */
+  readonly path: string;
+  readonly notes: string[];
+}
+
+function wrapperRank(path: string): number {
+  if (path === '') return 0;
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  const i = WRAPPERS.indexOf(last);
+  return i < 0 ? WRAPPERS.length + 1 : i + 1;
+}
+
+/**
+ * Finds the state dict in a checkpoint: the container holding the most tensors directly
+ * (ties go to the preferred wrapper name, so `state_dict` beats `state_dict_ema`).
+ * `opts.path` forces a container.
+ */
+export function extractStateDict(ckpt: Pick<Checkpoint, 'tensors'>, opts: { path?: string } = {}): StateDict {
+  const groups = new Map<string, Map<string, CheckpointTensor>>();
+  for (const [key, t] of ckpt.tensors) {
+    const cut = key.lastIndexOf('/');
+    const dir = cut < 0 ? '' : key.slice(0, cut);
+    let g = groups.get(dir);
+    if (!g) groups.set(dir, (g = new Map()));
+    g.set(key.slice(cut + 1), t);
+  }
+  const notes: string[] = [];
+  if (opts.path !== undefined) {
+    const g = groups.get(opts.path);
+    if (!g) {
+      throw new CheckpointError(
+        `no tensors under '${opts.path}' in the checkpoint; containers with tensors: ${[...groups.keys()].map((k) => `'${k}'`).join(', ') || 'none'}`,
+      );
+    }
+    return { tensors: g, path: opts.path, notes };
+  }
+  if (groups.size === 0) throw new CheckpointError('the checkpoint holds no tensors');
+  const ranked = [...groups].sort(
+    ([pa, ga], [pb, gb]) => gb.size - ga.size || wrapperRank(pa) - wrapperRank(pb) || pa.length - pb.length,
+  );
+  const [path, tensors] = ranked[0];
+  if (path !== '') notes.push(`state dict found under '${path}' (${tensors.size} tensors)`);
+  const others = ranked.slice(1).map(([p, g]) => `'${p}' (${g.size})`);
+  if (others.length) notes.push(`other tensor containers left unused: ${others.slice(0, 10).join(', ')}${others.length > 10 ? ` and ${others.length - 10} more` : ''}`);
+  return { tensors, path, notes };
+}

@@ -1,0 +1,52 @@
+/**
+ * The 94 ONNX conformance cases on the reference backend, one named test each, under each case's
+ * stored tolerance. Cases our IR can express run as a graph through `referenceBackend.compile`;
+ * the rest (Softmax, Flatten, broadcast Add, GlobalMaxPool, general Gemm, multi-node) run on the
+ * reference ops directly. A summary of the worst error per case is printed at the end.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { referenceBackend } from '../src/backends/reference/index.js';
+import {
+  conformanceCases,
+  findConformanceDir,
+  runCaseOn,
+  runCaseOnReferenceOps,
+  type CaseResult,
+} from './helpers/conformance.js';
+
+const dir = findConformanceDir();
+
+if (!dir) {
+  it('conformance data is present', () => {
+    const reason = 'shared/conformance not found (set RESNET_CONFORMANCE_DIR)';
+    if (process.env.CI) throw new Error(reason);
+    console.warn(`skipping the ONNX conformance cases: ${reason}`);
+  });
+} else {
+  const cases = conformanceCases(dir);
+  const summary: { id: string; path: string; maxAbs: number; ratio: number }[] = [];
+
+  it('loads all 94 cases of index.json', () => {
+    expect(cases).toHaveLength(94);
+    expect(new Set(cases.map((c) => c.id)).size).toBe(94);
+  });
+
+  describe('reference backend', () => {
+    for (const c of cases) {
+      const path = c.toGraph ? 'graph' : 'ops';
+      it(`${c.id} [${c.ops.join(' -> ')}, opset ${c.opset}, ${path}]`, async () => {
+        const r: CaseResult = c.toGraph ? await runCaseOn(referenceBackend, c) : runCaseOnReferenceOps(c);
+        summary.push({ id: c.id, path, maxAbs: r.maxAbsError, ratio: r.worst.ratio });
+        expect(r.got.shape).toEqual(c.expected.shape);
+        expect(r.failures, r.message).toBe(0);
+      });
+    }
+  });
+
+  afterAll(() => {
+    if (summary.length === 0) return;
+    const rows = [...summary].sort((a, b) => b.ratio - a.ratio);
+    const lines = rows.map((r) => `  ${r.id.padEnd(62)} ${r.path.padEnd(5)} max|diff| ${r.maxAbs.toExponential(2)}  ${(100 * r.ratio).toFixed(1)}% of bound`);
+    console.log(`ONNX conformance on the reference backend, worst first (${rows.length} cases):\n${lines.join('\n')}`);
+  });
+}
