@@ -218,7 +218,8 @@ export function conv2d_nhwc(
   const m = n * oh * ow;
   const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(k) << 2);
   const direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
-  const block = direct ? m : conv_block_rows(k);
+  // Blocks of rows keep A in L2 while every panel of W passes over it.
+  const block = conv_block_rows(k);
   for (let m0 = 0; m0 < m; m0 += block) {
     const mb = min(block, m - m0);
     const outRows = output + (<usize>m0 * cout << 2);

@@ -78,6 +78,12 @@ export class Model {
     return this.config.name;
   }
 
+  /** Width of the classifier, or 0 for a features-only model. */
+  get numClasses(): number {
+    const head = this.graph.nodes.at(-1);
+    return head?.op === 'linear' ? head.outFeatures : 0;
+  }
+
   /** Runs the network; returns the primary output (logits [N, classes], or pooled features). */
   async forward(input: TensorLike): Promise<Tensor> {
     return (await this.forwardAll(input))[this.graph.primaryOutput];

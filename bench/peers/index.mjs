@@ -11,17 +11,18 @@
  *
  * This file is plain ESM so `npm run bench` can run it with node against the built dist/: the
  * caller passes the Graph (`model.graph`) and the weight Map, nothing here imports the library.
+ * Types are in index.d.mts.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
 import { exportOnnx } from './onnx-export.mjs';
 import { buildTfjsModel } from './tfjs-model.mjs';
 
-export const PEERS = /** @type {const} */ (['onnxruntime-web', 'tfjs-wasm', 'onnxruntime-node']);
+const require = createRequire(import.meta.url);
 
-/**
- * @typedef {{ data: Float32Array, shape: number[] }} PlainTensor
- * @typedef {{ peer: string, note: string, run(input: PlainTensor): Promise<Record<string, PlainTensor>>, dispose(): Promise<void> | void }} Peer
- */
+export const PEERS = ['onnxruntime-web', 'tfjs-wasm', 'onnxruntime-node'];
 
 /** Sessions get the output names ONNX export gives them: the keys of `graph.outputs`. */
 async function ortPeer(ort, peer, note, graph, weights, inputShape, sessionOptions) {
@@ -42,14 +43,7 @@ async function ortPeer(ort, peer, note, graph, weights, inputShape, sessionOptio
   };
 }
 
-/**
- * Loads one peer and compiles the graph on it.
- * @param {typeof PEERS[number]} peer
- * @param {import('../../src/graph.js').Graph} graph
- * @param {ReadonlyMap<string, PlainTensor>} weights
- * @param {number[]} [inputShape] fixes the ONNX input shape (lets onnxruntime plan for it)
- * @returns {Promise<Peer>}
- */
+/** Loads one peer and compiles the graph on it; `inputShape` fixes the ONNX input shape (lets onnxruntime plan for it). */
 export async function createPeer(peer, graph, weights, inputShape) {
   switch (peer) {
     case 'onnxruntime-web': {
@@ -57,6 +51,8 @@ export async function createPeer(peer, graph, weights, inputShape) {
       ort.env.wasm.numThreads = 1;
       ort.env.wasm.simd = true;
       ort.env.wasm.proxy = false;
+      // The binary comes from node_modules, read here, so nothing can be fetched from elsewhere.
+      ort.env.wasm.wasmBinary = readFileSync(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
       const note = `onnxruntime-web ${ort.env.versions.web}, wasm EP, SIMD, 1 thread`;
       return ortPeer(ort, peer, note, graph, weights, inputShape, { executionProviders: ['wasm'] });
     }
@@ -72,7 +68,9 @@ export async function createPeer(peer, graph, weights, inputShape) {
     case 'tfjs-wasm': {
       const tf = await import('@tensorflow/tfjs-core');
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      // Threads are fixed when the backend initialises; Node has no wasm threads in tfjs anyway.
+      // The .wasm files load from the package's dist/ (a path prefix; read with fs under Node).
+      wasm.setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'))}/`);
+      // Threads are fixed when the backend initialises; tfjs has no wasm threads under Node anyway.
       wasm.setThreadsCount(1);
       if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to initialise');
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
@@ -109,10 +107,8 @@ function quantile(sorted, q) {
 }
 
 /**
- * Times every peer on the same graph, weights and input.
- * @param {{ graph: import('../../src/graph.js').Graph, weights: ReadonlyMap<string, PlainTensor>,
- *           inputShape: number[], runs?: number, warmup?: number, peers?: readonly string[], input?: PlainTensor }} options
- * @returns {Promise<{ peer: string, medianMs: number | null, p90Ms: number | null, imagesPerSecond: number | null, note: string }[]>}
+ * Times every peer on the same graph, weights and input (default: `benchInput(inputShape)`):
+ * `runs` timed iterations after `warmup` untimed ones, one peer after the other.
  */
 export async function runPeers({ graph, weights, inputShape, runs = 10, warmup = 2, peers = PEERS, input }) {
   const x = input ?? benchInput(inputShape);

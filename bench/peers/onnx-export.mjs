@@ -58,19 +58,22 @@ function attribute(name, value) {
   return a.int(20, ATTR_INT).int(3, value);
 }
 
+/** A float tensor's ValueInfo; a dim is a number (fixed), a string (symbolic) or null (unknown). */
 function valueInfo(name, shape) {
   const dims = new Message();
-  for (const d of shape ?? []) dims.message(1, typeof d === 'number' ? new Message().int(1, d) : new Message().string(2, d));
-  const tensorType = new Message().int(1, FLOAT);
-  if (shape) tensorType.message(2, dims);
+  for (const d of shape) {
+    const dim = new Message();
+    if (typeof d === 'number') dim.int(1, d);
+    else if (typeof d === 'string') dim.string(2, d);
+    dims.message(1, dim);
+  }
+  const tensorType = new Message().int(1, FLOAT).message(2, dims);
   return new Message().string(1, name).message(2, new Message().message(1, tensorType));
 }
 
 /**
- * @param {import('../../src/graph.js').Graph} graph
- * @param {ReadonlyMap<string, {data: Float32Array, shape: number[]}>} weights
- * @param {{ inputShape?: number[] }} [options] a fixed NCHW input shape; default: symbolic N, H, W
- * @returns {Uint8Array} the serialized ModelProto
+ * Serializes the graph and its weights (types: onnx-export.d.mts). `options.inputShape` fixes the
+ * NCHW input shape; by default N, H and W are symbolic.
  */
 export function exportOnnx(graph, weights, options = {}) {
   const nodes = [];
@@ -176,6 +179,8 @@ export function exportOnnx(graph, weights, options = {}) {
   }
 
   // Graph outputs are named by their keys; an Identity renames a value when the names differ.
+  // Their dims are left unknown, but the rank is given: [N, F] after pooling/linear, else NCHW.
+  const rank2 = new Set(graph.nodes.filter((n) => n.op === 'globalavgpool' || n.op === 'linear').map((n) => n.output));
   const outputs = [];
   for (const [key, value] of Object.entries(graph.outputs)) {
     if (key !== value) {
@@ -184,7 +189,7 @@ export function exportOnnx(graph, weights, options = {}) {
       }
       addNode('Identity', `output:${key}`, [value], [key]);
     }
-    outputs.push(valueInfo(key));
+    outputs.push(valueInfo(key, rank2.has(value) ? [null, null] : [null, null, null, null]));
   }
   for (const n of graph.nodes) {
     if (initializers.has(n.output)) throw new Error(`onnx export: value '${n.output}' has the same name as a weight`);

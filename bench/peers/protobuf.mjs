@@ -36,7 +36,6 @@ function varint(value) {
 const utf8 = new TextEncoder();
 
 export class Message {
-  /** @type {Uint8Array[]} */
   parts = [];
   length = 0;
 

@@ -58,11 +58,8 @@ function oihwToHwio(w, [o, i, kh, kw], o0 = 0, o1 = o) {
 }
 
 /**
- * Builds the network. Weights are uploaded once here; `run` only computes.
- * @param {typeof import('@tensorflow/tfjs-core')} tf  the tfjs-core module, backend already set
- * @param {import('../../src/graph.js').Graph} graph
- * @param {ReadonlyMap<string, {data: Float32Array, shape: number[]}>} weights
- * @returns {{ run(input: {data: Float32Array, shape: number[]}): Promise<Record<string, {data: Float32Array, shape: number[]}>>, dispose(): void }}
+ * Builds the network (types: tfjs-model.d.mts). `tf` is the tfjs-core module with its backend set.
+ * Weights are folded and uploaded once here; `run` only computes.
  */
 export function buildTfjsModel(tf, graph, weights) {
   // A value's readers; graph outputs count, so they are never fused away.

@@ -24,10 +24,16 @@ export interface Command {
 type Options = NonNullable<ParseArgsConfig['options']>;
 
 /** parseArgs with `--help` built in; unknown flags and missing values become usage errors. */
-export function parse<O extends Options>(cmd: { name: string; usage: string }, argv: string[], options: O, allowPositionals = false) {
+export interface Parsed {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly values: Record<string, any>;
+  readonly positionals: string[];
+}
+
+export function parse(cmd: { name: string; usage: string }, argv: string[], options: Options, allowPositionals = false): Parsed {
   try {
     const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
-    if ((r.values as Record<string, unknown>).help) {
+    if (r.values.help) {
       process.stdout.write(cmd.usage.trimEnd() + '\n');
       process.exit(0);
     }

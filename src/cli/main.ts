@@ -4,8 +4,12 @@ import { CliError, type Command } from './common.js';
 import { modelsCommand } from './models.js';
 import { summaryCommand } from './summary.js';
 import { runCommand } from './run.js';
+import { classifyCommand } from './classify.js';
+import { evalCommand } from './eval.js';
+import { convertCommand } from './convert.js';
+import { benchCommand } from './bench.js';
 
-const COMMANDS: Command[] = [modelsCommand, summaryCommand, runCommand];
+const COMMANDS: Command[] = [classifyCommand, evalCommand, runCommand, modelsCommand, summaryCommand, convertCommand, benchCommand];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -30,6 +34,12 @@ async function main(argv: string[]): Promise<void> {
   if (!cmd) throw new CliError(`unknown command '${name}'\n\n${usage()}`, 2);
   await cmd.run(rest);
 }
+
+// `resnet models | head`: a closed pipe ends the output, it is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   const err = e as Error;

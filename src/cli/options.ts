@@ -2,7 +2,9 @@
 import type { Backend } from '../backends/backend.js';
 import { BACKEND_NAMES, type BackendChoice } from '../backends/index.js';
 import type { WeightsReport } from '../models/weights.js';
-import { CliError } from './common.js';
+import { createModel } from '../api.js';
+import { createDefaultModel, DEFAULT_MODEL } from '../node.js';
+import { CliError, info, readBytes } from './common.js';
 
 export const BACKEND_HELP = `  --backend <b>       wasm (default), webgpu, reference, or auto (webgpu, else wasm, else reference)`;
 
@@ -21,4 +23,43 @@ export function describeWeights(r: WeightsReport): string {
   }
   for (const n of r.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
+}
+
+/** Options that pick a model and its weights, shared by classify, eval, run and bench. */
+export const MODEL_HELP = `  --model <m>         model name (default: the embedded pretrained CIFAR-10 resnet20)
+  --weights <file>    checkpoint: .safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams
+  --non-strict        bind the weights that match and report the rest instead of failing`;
+
+export const MODEL_OPTIONS = {
+  model: { type: 'string' },
+  weights: { type: 'string' },
+  'non-strict': { type: 'boolean' },
+  backend: { type: 'string' },
+} as const;
+
+/**
+ * Opens the model the flags name. No --model and no --weights: the embedded default with its
+ * pretrained weights. A model without weights runs on seeded random weights, and says so.
+ */
+export async function openModel(values: { model?: string; weights?: string; 'non-strict'?: boolean; backend?: string }, extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {}) {
+  const backend = backendOption(values.backend);
+  const strict = !values['non-strict'];
+  let model;
+  if (values.model === undefined && values.weights === undefined) {
+    model = await createDefaultModel({ backend, ...extra });
+    info(`model: ${DEFAULT_MODEL.description}`);
+  } else {
+    if (values.model === undefined) throw new CliError('--weights needs --model to say which network the checkpoint is for', 2);
+    model = await createModel(values.model, {
+      weights: values.weights ? readBytes(values.weights, 'weights file') : undefined,
+      strict,
+      backend,
+      ...extra,
+    });
+    if (!values.weights) info(`warning: no --weights given: ${model.name} runs on seeded random weights (seed ${extra.seed ?? 0}); predictions are meaningless`);
+  }
+  info(`backend: ${model.backend.name} (${model.backendChoice.reason})`);
+  for (const p of model.backendChoice.passedOver) info(`  passed over ${p.name}: ${p.reason}`);
+  if (model.weightsReport) info(describeWeights(model.weightsReport));
+  return model;
 }

@@ -1,59 +1,47 @@
-import { createModel } from '../api.js';
 import { readNpy, writeNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
 import { CliError, info, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
-import { BACKEND_HELP, backendOption, describeWeights } from './options.js';
+import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
 
 export const runCommand: Command = {
   name: 'run',
   summary: 'run a model on a float32 NCHW .npy input and write the logits as .npy',
-  usage: `usage: resnet run --model <m> --input <x.npy> --output <y.npy> [options]
+  usage: `usage: resnet run [--model <m>] --input <x.npy> --output <y.npy> [options]
 
 Reads a float32, C-order .npy of shape [N, 3, H, W] and writes the model's output (logits [N, K],
 or pooled features [N, C] with --features-only) as a float32 .npy.
 
 options:
-  --model <m>         model name ('resnet models' lists them)
-  --weights <file>    checkpoint: .safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams;
-                      without it the model gets seeded random weights
+${MODEL_HELP}
+                      a --model without --weights gets seeded random weights
   --seed N            seed of the random weights (default 0)
   --num-classes K     classifier width (default: the model's)
   --features-only     no classifier: write the pooled features
-  --non-strict        bind the weights that match and report the rest instead of failing
 ${BACKEND_HELP}
   --json              print a JSON report (shapes, backend, time) on stdout`,
   async run(argv) {
     const { values } = parse(this, argv, {
-      model: { type: 'string' },
-      weights: { type: 'string' },
+      ...MODEL_OPTIONS,
       seed: { type: 'string' },
       input: { type: 'string' },
       output: { type: 'string' },
-      backend: { type: 'string' },
       'num-classes': { type: 'string' },
       'features-only': { type: 'boolean' },
-      'non-strict': { type: 'boolean' },
       json: { type: 'boolean' },
     });
-    for (const req of ['model', 'input', 'output'] as const) {
+    for (const req of ['input', 'output'] as const) {
       if (!values[req]) throw new CliError(`--${req} is required\n\n${this.usage}`, 2);
     }
-    const input = readNpy(readBytes(values.input!, 'input file'), `input '${values.input}'`);
-    const model = await createModel(values.model!, {
-      weights: values.weights ? readBytes(values.weights, 'weights file') : undefined,
+    const input = readNpy(readBytes(values.input, 'input file'), `input '${values.input}'`);
+    const model = await openModel(values, {
       seed: intOption(values.seed, 'seed', 0),
       numClasses: intOption(values['num-classes'], 'num-classes'),
       featuresOnly: values['features-only'],
-      strict: !values['non-strict'],
-      backend: backendOption(values.backend),
     });
-    info(`model ${model.name} on backend ${model.backend.name} (${model.backendChoice.reason})`);
-    for (const p of model.backendChoice.passedOver) info(`  passed over ${p.name}: ${p.reason}`);
-    if (model.weightsReport) info(describeWeights(model.weightsReport));
     const t0 = performance.now();
     const out = await model.forward(input);
     const ms = performance.now() - t0;
-    writeAtomic(values.output!, writeNpy(out));
+    writeAtomic(values.output, writeNpy(out));
     model.dispose();
     if (values.json) {
       printJson({ model: model.name, backend: model.backend.name, inputShape: input.shape, outputShape: out.shape, ms, output: values.output });

@@ -88,7 +88,10 @@ interface CaseJson {
   outputs: CaseJsonTensor[];
 }
 
-/** What `toGraph` gives: enough to run the case on any backend. */
+/**
+ * What `toGraph` gives: enough to run the case on any backend. The tensors are shared with the
+ * loaded case (and between runs): backends must not write into `input` or `weights`.
+ */
 export interface GraphCase {
   readonly graph: Graph;
   /** State-dict-style keys (`conv.weight`, `bn.running_var`, ...) as the graph's params name them. */
@@ -239,9 +242,10 @@ export function compareTensors(got: Tensor, expected: Tensor, tol: Tolerance, la
     if (Number.isNaN(diff) || diff > maxAbsError) maxAbsError = Number.isNaN(diff) ? Infinity : diff;
     if (worst.index < 0 || ratio > worst.ratio) worst = { index: i, got: g, expected: e, ratio };
   }
+  const where = `worst at [${worst.index}] got ${worst.got} expected ${worst.expected} (${worst.ratio.toFixed(3)} of the bound)`;
   const message =
-    `${label}: ${failures}/${expected.size} outside atol=${tol.atol} rtol=${tol.rtol}; max |diff| ${maxAbsError.toExponential(2)}` +
-    (worst.index >= 0 ? `; worst at [${worst.index}] got ${worst.got} expected ${worst.expected} (${worst.ratio.toFixed(3)} of the bound)` : '');
+    `${label}: ${failures}/${expected.size} outside atol=${tol.atol} rtol=${tol.rtol}; ` +
+    `max |diff| ${maxAbsError.toExponential(2)}${worst.index >= 0 ? `; ${where}` : ''}`;
   return { failures, maxAbsError, worst, message };
 }
 
@@ -362,10 +366,12 @@ function graphOf(c: ConformanceCase, inChannels: number, nodes: GraphNode[]): Gr
 function gemmBiasVector(c: ConformanceCase, node: OnnxNode, C: Tensor, M: number, N: number): Tensor | undefined {
   // Opset 6 broadcasts C only with broadcast=1; from opset 7 C always broadcasts (numpy rules).
   const broadcasts = c.opset >= 7 || numAttr(node, 'broadcast', 0) === 1;
-  const s = C.shape;
-  const perColumn =
-    (broadcasts && (s.length === 0 || (s.length === 1 && (s[0] === 1 || s[0] === N)) || (s.length === 2 && s[0] === 1 && (s[1] === 1 || s[1] === N)))) ||
-    (M === 1 && s.length === 2 && s[0] === 1 && s[1] === N);
+  // Drop leading 1s: [], [1], [N], [1, 1] and [1, N] all leave at most one axis, of size N.
+  const firstNonOne = C.shape.findIndex((d) => d !== 1);
+  const s = firstNonOne < 0 ? [] : C.shape.slice(firstNonOne);
+  const vectorLike = s.length === 0 || (s.length === 1 && (s[0] === 1 || s[0] === N));
+  // Without broadcasting, C must already be [M, N], a row vector only when M = 1.
+  const perColumn = broadcasts ? vectorLike && C.shape.length <= 2 : M === 1 && sameShape(C.shape, [1, N]);
   if (!perColumn) return undefined;
   const v = new Float32Array(N);
   for (let j = 0; j < N; j++) v[j] = C.data[C.size === 1 ? 0 : j];
@@ -382,6 +388,8 @@ function graphMapping(c: ConformanceCase): (() => GraphCase) | undefined {
   const arg = (i: number): Tensor | undefined => (node.inputs[i] ? c.inputs.get(node.inputs[i]) : undefined);
   const x = arg(0)!;
   const outputShape = c.expected.shape;
+  const windowed = c.op === 'Conv' || c.op === 'MaxPool' || c.op === 'AveragePool';
+  if (windowed && x.shape.length !== 4) return undefined; // 1-D / 3-D windows: not in the IR (nor in this set)
   switch (c.op) {
     case 'Conv': {
       const w = arg(1)!;
@@ -433,10 +441,11 @@ function graphMapping(c: ConformanceCase): (() => GraphCase) | undefined {
       const kernel = poolKernel(node);
       const window = onnxWindow(node, x.shape, kernel);
       const ceilMode = numAttr(node, 'ceil_mode', 0) === 1;
+      const common = { name: 'pool', input: 'x', output: 'y', kernel, ...window, ceilMode } as const;
       const pool: GraphNode =
         c.op === 'MaxPool'
-          ? { op: 'maxpool', name: 'pool', input: 'x', output: 'y', kernel, ...window, ceilMode }
-          : { op: 'avgpool', name: 'pool', input: 'x', output: 'y', kernel, ...window, ceilMode, countIncludePad: avgCountIncludePad(node, c.opset) };
+          ? { op: 'maxpool', ...common }
+          : { op: 'avgpool', ...common, countIncludePad: avgCountIncludePad(node, c.opset) };
       return () => ({ graph: graphOf(c, x.shape[1], [pool]), weights: new Map(), input: x, outputShape });
     }
     case 'GlobalAveragePool':

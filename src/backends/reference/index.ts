@@ -2,6 +2,9 @@
  * The reference backend: interprets the graph node by node, as written (no BatchNorm folding, no
  * fusion), with the naive ops in ./ops. It is slow on purpose and is the oracle every other
  * backend is tested against (see STYLE.md principle 5).
+ *
+ * Every op sums in float64 (a JS number) and stores float32, so its own rounding stays far below
+ * the tolerances the fast float32 backends are held to. Ops never write into their inputs.
  */
 import { graphParams, inferShapes, nodeInputs, type Graph, type GraphNode } from '../../graph.js';
 import { sameShape, shapeToString, sizeOf, type Tensor } from '../../tensor.js';

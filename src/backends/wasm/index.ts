@@ -14,6 +14,7 @@ import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedGraph, type FusedNode } from '../fuse.js';
 import { instantiateKernels, loadKernelModule, type InitWasmOptions, type KernelExports, type KernelVariant } from './kernels.js';
+import { convPackedFloats, convScratchBytes, packConv, runConv } from './conv.js';
 import { packConvWeights, packedConvFloats } from './pack.js';
 import { alignUp, placeBuffers, type Lifetime } from './plan.js';
 
@@ -55,6 +56,7 @@ export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVarian
 /** Pointers of one node's constant data in wasm memory. */
 interface NodeConsts {
   packed?: number;
+  bias?: number;
   scale?: number;
   shift?: number;
 }
@@ -100,7 +102,7 @@ class WasmGraphExecutable implements WasmExecutable {
     };
     for (const n of fused.nodes) {
       if (n.op === 'conv') {
-        this.consts.set(n.name, { packed: take(packedConvFloats(n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1], n.groups)) });
+        this.consts.set(n.name, { packed: take(convPackedFloats(n)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
         this.consts.set(n.name, { packed: take(packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1)) });
       } else if (n.op === 'affine') {
@@ -114,9 +116,8 @@ class WasmGraphExecutable implements WasmExecutable {
     for (const n of fused.nodes) {
       const c = this.consts.get(n.name);
       if (n.op === 'conv') {
-        const cinG = n.inChannels / n.groups;
-        const len = packedConvFloats(n.outChannels, cinG, n.kernel[0], n.kernel[1], n.groups);
-        packConvWeights(f32.subarray(c!.packed! / 4, c!.packed! / 4 + len), n.weight, n.bias, n.outChannels, cinG, n.kernel[0], n.kernel[1], n.groups);
+        packConv(f32.subarray(c!.packed! / 4, c!.packed! / 4 + convPackedFloats(n)), n, n.weight, n.bias);
+        f32.set(n.bias, c!.bias! / 4);
       } else if (n.op === 'linear') {
         const len = packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1);
         packConvWeights(f32.subarray(c!.packed! / 4, c!.packed! / 4 + len), n.weight, n.bias, n.outFeatures, n.inFeatures, 1, 1, 1);
@@ -172,8 +173,7 @@ class WasmGraphExecutable implements WasmExecutable {
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
-        const depth = n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups);
-        scratchBytes = Math.max(scratchBytes, k.conv_block_rows(depth) * depth * 4);
+        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n));
       } else if (n.op === 'avgpool') {
         const info = pool2dInfo(shapes.get(n.input)!, n);
         const div = (a: WindowAxis) => {
@@ -237,15 +237,15 @@ class WasmGraphExecutable implements WasmExecutable {
     const outShape = plan.shapes.get(node.output)!;
     switch (node.op) {
       case 'conv': {
-        const [b, cin, h, w] = inShape;
-        const [, cout, oh, ow] = outShape;
-        k.conv2d_nhwc(
-          b, h, w, cin, oh, ow, cout,
-          node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1],
-          node.dilation[0], node.dilation[1], node.groups,
-          at(node.input), this.consts.get(node.name)!.packed!, at(node.output),
-          node.residual ? at(node.residual) : 0, node.relu ? 1 : 0, plan.scratch,
-        );
+        const consts = this.consts.get(node.name)!;
+        runConv(k, node, inShape, outShape, {
+          input: at(node.input),
+          packed: consts.packed!,
+          bias: consts.bias!,
+          output: at(node.output),
+          residual: node.residual ? at(node.residual) : 0,
+          scratch: plan.scratch,
+        });
         return;
       }
       case 'linear':

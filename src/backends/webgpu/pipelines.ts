@@ -44,13 +44,20 @@ export class PipelineCache {
         module = this.device.createShaderModule({ label: name, code });
         this.modules.set(code, module);
       }
-      pipeline = this.device.createComputePipelineAsync({
-        label: key,
-        layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(storage)] }),
-        compute: { module, entryPoint: 'main', constants: { ...constants } },
-      });
-      // A failed compile is not cached: the error goes to the caller, the next request retries.
-      pipeline.catch(() => this.pipelines.delete(key));
+      const shader = module;
+      pipeline = this.device
+        .createComputePipelineAsync({
+          label: key,
+          layout: this.device.createPipelineLayout({ bindGroupLayouts: [this.layout(storage)] }),
+          compute: { module, entryPoint: 'main', constants: { ...constants } },
+        })
+        .catch(async (e: unknown) => {
+          // A failed compile is not cached; the error carries the WGSL compiler's messages.
+          this.pipelines.delete(key);
+          const info = await shader.getCompilationInfo();
+          const lines = info.messages.map((m) => `${m.type} at ${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`);
+          throw new Error(`webgpu: pipeline ${key} failed: ${(e as Error).message}${lines.length ? `\n  ${lines.join('\n  ')}` : ''}`);
+        });
       this.pipelines.set(key, pipeline);
     }
     return pipeline;

@@ -37,7 +37,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   let oy = (i / p.outW) % p.outH;
   let plane = i / (p.outW * p.outH);  // n * C + c
   let base = plane * p.inH * p.inW;
-  var best = bitcast<f32>(0xff800000u);  // -inf
+  // -inf; a constant expression may not be infinite in WGSL, so it is built at run time.
+  let negInfBits = 0xff800000u;
+  var best = bitcast<f32>(negInfBits);
   for (var ky = 0u; ky < KH; ky++) {
     let iy = i32(oy * SH + ky * DH) - i32(PAD_T);
     if (iy < 0 || iy >= i32(p.inH)) {

@@ -1,0 +1,119 @@
+/**
+ * Convolution dispatch for the wasm backend: which kernel runs a conv, how its weights are packed
+ * (once, at load) and how much scratch it needs. The branches, in order:
+ *   winograd  3x3, stride 1, dilation 1, groups 1, channels multiples of 4:
+ *             Winograd F(4x4, 3x3) (assembly/winograd.ts; Lavin & Gray 2015).
+ *   gemm      everything else (assembly/gemm.ts conv2d_nhwc): 1x1 stride-1 unpadded convs read the
+ *             activations as the GEMM's A directly; other convs go through blocked im2col; each
+ *             group runs its own GEMM on its channel slice (ResNeXt pays no padding between groups).
+ */
+import type { FusedConv } from '../fuse.js';
+import type { KernelExports } from './kernels.js';
+import { packConvWeights, packedConvFloats } from './pack.js';
+
+export type ConvMethod = 'gemm' | 'winograd';
+
+/** The geometry a conv kernel is chosen by (a FusedConv satisfies it). */
+export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'dilation' | 'groups'>;
+
+export function convMethod(c: ConvGeometry): ConvMethod {
+  const is3x3s1 = c.kernel[0] === 3 && c.kernel[1] === 3 && c.stride[0] === 1 && c.stride[1] === 1;
+  const plain = c.dilation[0] === 1 && c.dilation[1] === 1 && c.groups === 1;
+  return is3x3s1 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0 ? 'winograd' : 'gemm';
+}
+
+/** Floats of the packed weights of a conv for its method. */
+export function convPackedFloats(c: ConvGeometry): number {
+  if (convMethod(c) === 'winograd') return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
+  return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
+}
+
+/**
+ * Packs OIHW weights + bias for the conv's method into dst (convPackedFloats(c) floats).
+ * Winograd weights carry no bias (the output transform adds it; see runConv).
+ */
+export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Array, bias: Float32Array): void {
+  const cinG = c.inChannels / c.groups;
+  if (convMethod(c) !== 'winograd') {
+    packConvWeights(dst, weight, bias, c.outChannels, cinG, c.kernel[0], c.kernel[1], c.groups);
+    return;
+  }
+  const u = winogradWeights(weight, c.outChannels, c.inChannels);
+  const per = packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
+  const zeros = new Float32Array(c.outChannels);
+  for (let xi = 0; xi < 36; xi++) {
+    packConvWeights(dst.subarray(xi * per, (xi + 1) * per), u[xi], zeros, c.outChannels, c.inChannels, 1, 1, 1);
+  }
+}
+
+/** G of F(4x4, 3x3) (points 0, ±1, ±2, ∞): U = G g G^T. see: Lavin & Gray 2015. */
+const G = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+];
+
+/** The 36 transformed weight matrices U[xi] as [cout, cin] (xi = 6 * row + col), computed in float64. */
+export function winogradWeights(weight: Float32Array, cout: number, cin: number): Float32Array[] {
+  const u = Array.from({ length: 36 }, () => new Float32Array(cout * cin));
+  const gg = new Float64Array(18); // G g, 6x3
+  for (let o = 0; o < cout; o++) {
+    for (let i = 0; i < cin; i++) {
+      const g = (o * cin + i) * 9;
+      for (let r = 0; r < 6; r++) {
+        for (let x = 0; x < 3; x++) gg[r * 3 + x] = G[r][0] * weight[g + x] + G[r][1] * weight[g + 3 + x] + G[r][2] * weight[g + 6 + x];
+      }
+      for (let r = 0; r < 6; r++) {
+        for (let s = 0; s < 6; s++) {
+          u[r * 6 + s][o * cin + i] = gg[r * 3] * G[s][0] + gg[r * 3 + 1] * G[s][1] + gg[r * 3 + 2] * G[s][2];
+        }
+      }
+    }
+  }
+  return u;
+}
+
+/** Scratch bytes the conv needs for this kernel set (im2col block or Winograd V/M block). */
+export function convScratchBytes(k: KernelExports, c: ConvGeometry): number {
+  if (convMethod(c) === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
+  const depth = c.kernel[0] * c.kernel[1] * (c.inChannels / c.groups);
+  return k.conv_block_rows(depth) * depth * 4;
+}
+
+/** Where a conv's tensors live (byte addresses in wasm memory; residual 0 when none). */
+export interface ConvBuffers {
+  readonly input: number;
+  readonly packed: number;
+  readonly bias: number;
+  readonly output: number;
+  readonly residual: number;
+  readonly scratch: number;
+}
+
+/**
+ * Runs one conv on NHWC buffers. inShape / outShape are the NCHW shapes of input and output.
+ * pads are [top, left, ...] (src/shape.ts); the output size already accounts for the bottom/right.
+ */
+export function runConv(
+  k: KernelExports,
+  c: ConvGeometry & Pick<FusedConv, 'pads' | 'relu'>,
+  inShape: readonly number[],
+  outShape: readonly number[],
+  buf: ConvBuffers,
+): void {
+  const [n, cin, h, w] = inShape;
+  const [, cout, oh, ow] = outShape;
+  const relu = c.relu ? 1 : 0;
+  if (convMethod(c) === 'winograd') {
+    k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
+    return;
+  }
+  k.conv2d_nhwc(
+    n, h, w, cin, oh, ow, cout,
+    c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1], c.groups,
+    buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch,
+  );
+}

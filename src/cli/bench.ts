@@ -1,0 +1,88 @@
+import { createModel } from '../api.js';
+import { mulberry32 } from '../models/init.js';
+import { Tensor } from '../tensor.js';
+import { CliError, info, intOption, parse, printJson, type Command } from './common.js';
+import { BACKEND_HELP, backendOption } from './options.js';
+import { parseSize } from './summary.js';
+
+/** Median and 90th percentile of a sample (nearest-rank). */
+export function percentiles(samples: number[]): { median: number; p90: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
+  return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, p90: rank(0.9) };
+}
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'time whole-model inference: median and p90 ms, images/s, effective GFLOP/s',
+  usage: `usage: resnet bench --model <m> [--backend b] [--batch N] [--threads T] [--runs R] [--input-size S] [--json]
+
+Times model.forward on a seeded random input with seeded random weights, after warm-up runs.
+GFLOP/s counts 2 FLOPs per conv/fc multiply-accumulate (the summary's MACs) over the median time.
+For the per-layer kernel tables and the peers side by side, see 'npm run bench'.
+
+options:
+  --model <m>        model name
+${BACKEND_HELP}
+  --batch N          images per forward (default 1)
+  --threads T        worker threads (only 1 in this version)
+  --runs R           timed runs (default 10)
+  --warmup W         untimed runs first (default 2)
+  --input-size S     square input size or HxW (default: the model's)
+  --json             print one JSON object on one line`,
+  async run(argv) {
+    const { values } = parse(this, argv, {
+      model: { type: 'string' },
+      backend: { type: 'string' },
+      batch: { type: 'string' },
+      threads: { type: 'string' },
+      runs: { type: 'string' },
+      warmup: { type: 'string' },
+      'input-size': { type: 'string' },
+      json: { type: 'boolean' },
+    });
+    if (!values.model) throw new CliError(`--model is required\n\n${this.usage}`, 2);
+    const threads = intOption(values.threads, 'threads') ?? 1;
+    if (threads !== 1) throw new CliError(`--threads ${threads}: this version runs single-threaded; use --threads 1`, 2);
+    const batch = intOption(values.batch, 'batch') ?? 1;
+    const runs = intOption(values.runs, 'runs') ?? 10;
+    const warmup = intOption(values.warmup, 'warmup', 0) ?? 2;
+    const model = await createModel(values.model, { backend: backendOption(values.backend) });
+    const [h, w] = parseSize(values['input-size'], model.config.defaultInputSize);
+    const rand = mulberry32(1);
+    const input = new Tensor(Float32Array.from({ length: batch * 3 * h * w }, () => rand() * 2 - 1), [batch, 3, h, w]);
+    const macs = model.summary({ inputSize: [h, w], batch }).macs;
+    if (!values.json) info(`${model.name} ${batch}x3x${h}x${w} on ${model.backend.name}: ${warmup} warm-up + ${runs} timed runs`);
+    for (let i = 0; i < warmup; i++) await model.forward(input);
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      await model.forward(input);
+      times.push(performance.now() - t0);
+    }
+    const { median, p90 } = percentiles(times);
+    const mem = model.summary({ inputSize: [h, w], batch }).backendMemory;
+    model.dispose();
+    const result = {
+      model: model.name,
+      backend: model.backend.name,
+      batch,
+      threads,
+      inputSize: [h, w],
+      runs,
+      medianMs: median,
+      p90Ms: p90,
+      minMs: Math.min(...times),
+      imagesPerSecond: (1000 * batch) / median,
+      gflops: (2 * macs) / (median / 1000) / 1e9,
+      macs,
+      ...(mem ? { peakBytes: mem.peak } : {}),
+    };
+    if (values.json) printJson(result);
+    else {
+      process.stdout.write(
+        `median ${median.toFixed(2)} ms  p90 ${p90.toFixed(2)} ms  ${result.imagesPerSecond.toFixed(2)} images/s  ${result.gflops.toFixed(2)} GFLOP/s effective\n`,
+      );
+    }
+  },
+};
