@@ -12,6 +12,8 @@
 export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
 /** Columns of the microkernel tile and of a packed panel. */
 export const NR: i32 = 8;
+/** Whether the depth loop of the microkernel runs two k steps per iteration. */
+const UNROLL_K2: bool = !ASC_FEATURE_RELAXED_SIMD;
 
 /** acc + a * b; fused (one rounding or two, hardware's choice) in the relaxed build. */
 // @ts-ignore: decorator
@@ -48,7 +50,7 @@ export const NR: i32 = 8;
 }
 
 /**
- * f32_gemm_MRx8__simd: one tile of C[mr x nc] = A[mr x kc] * W + bias (+ R) (then ReLU), with
+ * f32_gemm_MRx8__simd: one tile of C[mr x nc] = A[mr x K] * W + bias (+ R) (then ReLU), with
  * mr <= MR and nc <= 8 columns of one packed panel w. Strides are in bytes. Rows past mr alias
  * the last real row (XNNPACK's pattern), so they compute and store the same values again.
  */
@@ -86,10 +88,61 @@ function f32_gemm_MRx8(
   w += 32;
 
   const kbytes = <usize>kc << 2;
-  for (let k: usize = 0; k < kbytes; k += 4) {
+  let k: usize = 0;
+  // Two k steps per iteration in the plain build (10% faster here); the relaxed build's 12
+  // accumulators leave no registers for it and run one step at a time (measured).
+  if (UNROLL_K2) {
+    for (; k + 8 <= kbytes; k += 8) {
+      const vb0k0 = v128.load(w);
+      const vb4k0 = v128.load(w, 16);
+      const va0k0 = v128.load32_splat(a0 + k);
+      vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
+      vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
+      const va1k0 = v128.load32_splat(a1 + k);
+      vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
+      vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
+      const va2k0 = v128.load32_splat(a2 + k);
+      vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
+      vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
+      const va3k0 = v128.load32_splat(a3 + k);
+      vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
+      vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
+      const va4k0 = v128.load32_splat(a4 + k);
+      vacc4x0 = mac(vacc4x0, va4k0, vb0k0);
+      vacc4x4 = mac(vacc4x4, va4k0, vb4k0);
+      if (MR > 5) {
+        const va5k0 = v128.load32_splat(a5 + k);
+        vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
+        vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
+      }
+      const vb0k1 = v128.load(w, 32);
+      const vb4k1 = v128.load(w, 48);
+      const va0k1 = v128.load32_splat(a0 + k, 4);
+      vacc0x0 = mac(vacc0x0, va0k1, vb0k1);
+      vacc0x4 = mac(vacc0x4, va0k1, vb4k1);
+      const va1k1 = v128.load32_splat(a1 + k, 4);
+      vacc1x0 = mac(vacc1x0, va1k1, vb0k1);
+      vacc1x4 = mac(vacc1x4, va1k1, vb4k1);
+      const va2k1 = v128.load32_splat(a2 + k, 4);
+      vacc2x0 = mac(vacc2x0, va2k1, vb0k1);
+      vacc2x4 = mac(vacc2x4, va2k1, vb4k1);
+      const va3k1 = v128.load32_splat(a3 + k, 4);
+      vacc3x0 = mac(vacc3x0, va3k1, vb0k1);
+      vacc3x4 = mac(vacc3x4, va3k1, vb4k1);
+      const va4k1 = v128.load32_splat(a4 + k, 4);
+      vacc4x0 = mac(vacc4x0, va4k1, vb0k1);
+      vacc4x4 = mac(vacc4x4, va4k1, vb4k1);
+      if (MR > 5) {
+        const va5k1 = v128.load32_splat(a5 + k, 4);
+        vacc5x0 = mac(vacc5x0, va5k1, vb0k1);
+        vacc5x4 = mac(vacc5x4, va5k1, vb4k1);
+      }
+      w += 64;
+    }
+  }
+  for (; k < kbytes; k += 4) {
     const vb0 = v128.load(w);
     const vb4 = v128.load(w, 16);
-    w += 32;
     const va0 = v128.load32_splat(a0 + k);
     vacc0x0 = mac(vacc0x0, va0, vb0);
     vacc0x4 = mac(vacc0x4, va0, vb4);
@@ -110,6 +163,7 @@ function f32_gemm_MRx8(
       vacc5x0 = mac(vacc5x0, va5, vb0);
       vacc5x4 = mac(vacc5x4, va5, vb4);
     }
+    w += 32;
   }
 
   vacc0x0 = epilogue(vacc0x0, r0, 0, relu);
@@ -202,9 +256,10 @@ export function conv_block_rows(k: i32): i32 {
  * kh*kw*cinG, patch order (ky, kx, ci)) into an NHWC output, with the fused epilogue:
  * out = relu?(conv + bias + residual?). residual is NHWC of the output's shape, 0 if none.
  *
- * Dispatch: a 1x1 stride-1 unpadded conv reads the input rows as A directly; every other conv
- * gathers a block of im2col rows into `scratch` (conv_block_rows(k) * k floats) first. Groups
- * each run their own GEMM on their channel slice, so grouped convs pay no padding.
+ * Dispatch: a 1x1 stride-1 unpadded conv reads the input rows as A directly (each group its
+ * channel slice); every other conv first gathers a block of im2col rows (conv_block_rows rows of
+ * kh*kw*cin floats, group by group) into `scratch`. Each group then runs its own GEMM on its part
+ * of those rows, so grouped convs (ResNeXt) share one gather and pay no padding between groups.
  */
 export function conv2d_nhwc(
   n: i32, h: i32, w: i32, cin: i32,
@@ -214,31 +269,28 @@ export function conv2d_nhwc(
 ): void {
   const cinG = cin / groups;
   const coutG = cout / groups;
-  const k = kh * kw * cinG;
+  const kG = kh * kw * cinG;
   const m = n * oh * ow;
-  const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(k) << 2);
+  const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(kG) << 2);
   const direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
   // Blocks of rows keep A in L2 while every panel of W passes over it.
-  const block = conv_block_rows(k);
+  const block = conv_block_rows(kh * kw * cin);
   for (let m0 = 0; m0 < m; m0 += block) {
     const mb = min(block, m - m0);
     const outRows = output + (<usize>m0 * cout << 2);
     const resRows = residual != 0 ? residual + (<usize>m0 * cout << 2) : 0;
+    let a: usize;
+    if (direct) {
+      a = input + (<usize>m0 * cin << 2);
+    } else {
+      im2col_nhwc(m0, mb, h, w, cin, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, groups, input, scratch);
+      a = scratch;
+    }
+    // Both layouts put group g's part of a row at g * kG floats, rows cin * kh * kw floats apart.
     for (let g = 0; g < groups; g++) {
-      const gIn = <usize>(g * cinG) << 2;
       const gOut = <usize>(g * coutG) << 2;
-      let a: usize;
-      let lda: i32;
-      if (direct) {
-        a = input + (<usize>m0 * cin << 2) + gIn;
-        lda = cin;
-      } else {
-        im2col_nhwc(m0, mb, h, w, cin, oh, ow, kh, kw, sh, sw, pt, pl, dh, dw, cinG, input + gIn, scratch);
-        a = scratch;
-        lda = k;
-      }
       f32_gemm(
-        mb, coutG, k, a, lda, packed + <usize>g * groupPacked,
+        mb, coutG, kG, a + (<usize>(g * kG) << 2), kh * kw * cin, packed + <usize>g * groupPacked,
         outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu,
       );
     }
@@ -246,44 +298,69 @@ export function conv2d_nhwc(
 }
 
 /**
- * Gathers im2col rows m0 .. m0+mb of one group into dst (row = output pixel, columns = (ky, kx, ci)).
- * `input` already points at the group's first channel; pixels in the padding are zeros.
+ * Gathers im2col rows m0 .. m0+mb into dst: row = output pixel; columns group by group, each
+ * group's in patch order (ky, kx, ci) (one group: (ky, kx, c)); pixels in the padding are zeros.
+ * With one group and no dilation, the taps of a kernel row are contiguous in NHWC memory and are
+ * copied as one run.
  */
 function im2col_nhwc(
   m0: i32, mb: i32, h: i32, w: i32, cin: i32, oh: i32, ow: i32,
-  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, cinG: i32,
+  kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, groups: i32,
   input: usize, dst: usize,
 ): void {
-  const rowB = <usize>cinG << 2;
+  const pixB = <usize>cin << 2;
+  const rowB = <usize>(kh * kw) * pixB;
+  const cinG = cin / groups;
+  const tapB = <usize>cinG << 2; // one tap of one group
+  const groupB = <usize>(kh * kw) * tapB; // one group's part of a row
   const ohw = oh * ow;
-  for (let i = 0; i < mb; i++) {
+  for (let i = 0; i < mb; i++, dst += rowB) {
     const m = m0 + i;
     const b = m / ohw;
     const rem = m - b * ohw;
     const y = rem / ow;
     const x = rem - y * ow;
+    const ix0 = x * sw - pl;
+    if (groups == 1 && dw == 1) {
+      let d = dst;
+      for (let ky = 0; ky < kh; ky++, d += <usize>kw * pixB) {
+        const iy = y * sh - pt + ky * dh;
+        if (iy < 0 || iy >= h) {
+          memory.fill(d, 0, <usize>kw * pixB);
+          continue;
+        }
+        // Taps kx in [lo, hi) are inside the input; the rest are padding.
+        const lo = min(kw, max(0, -ix0));
+        const hi = max(lo, min(kw, w - ix0));
+        const src = input + <usize>((b * h + iy) * w + ix0 + lo) * pixB;
+        if (lo > 0) memory.fill(d, 0, <usize>lo * pixB);
+        copyFloats(d + <usize>lo * pixB, src, (hi - lo) * cin);
+        if (hi < kw) memory.fill(d + <usize>hi * pixB, 0, <usize>(kw - hi) * pixB);
+      }
+      continue;
+    }
+    let tap: usize = 0;
     for (let ky = 0; ky < kh; ky++) {
       const iy = y * sh - pt + ky * dh;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = x * sw - pl + kx * dw;
-        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-          const src = input + ((<usize>((b * h + iy) * w + ix) * cin) << 2);
-          copyFloats(dst, src, cinG);
-        } else {
-          memory.fill(dst, 0, rowB);
+      for (let kx = 0; kx < kw; kx++, tap += tapB) {
+        const ix = ix0 + kx * dw;
+        const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+        const src = inside ? input + <usize>((b * h + iy) * w + ix) * pixB : 0;
+        for (let g = 0; g < groups; g++) {
+          const d = dst + <usize>g * groupB + tap;
+          if (inside) copyFloats(d, src + <usize>g * tapB, cinG);
+          else memory.fill(d, 0, tapB);
         }
-        dst += rowB;
       }
     }
   }
 }
 
-/** Copies count floats; short runs (the RGB stem, small groups) avoid the bulk-copy call. */
+/** Copies count floats: f32x4 steps and a scalar tail (short runs: the RGB stem, small groups). */
 // @ts-ignore: decorator
 @inline function copyFloats(dst: usize, src: usize, count: i32): void {
-  if (count < 16) {
-    for (let i = 0; i < count; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
-  } else {
-    memory.copy(dst, src, <usize>count << 2);
-  }
+  const bytes = <usize>count << 2;
+  let i: usize = 0;
+  for (; i + 16 <= bytes; i += 16) v128.store(dst + i, v128.load(src + i));
+  for (; i < bytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
 }

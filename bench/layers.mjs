@@ -1,7 +1,7 @@
 // Per-layer bench: every distinct conv of the given models at 224x224 run alone through the wasm
 // conv kernels (the same dispatch and packing as the backend), with the fused epilogue it has in
-// the model. Reports ms, GFLOP/s (2 x the direct conv's MACs / time, so Winograd shows its
-// effective rate) and the percentage of the measured peak.
+// the model. Reports CPU and wall ms, GFLOP/s on CPU time (2 x the direct conv's MACs / time, so
+// Winograd shows its effective rate) and the percentage of the measured peak.
 import { inferShapes } from '../src/graph.ts';
 import { fuseGraph } from '../src/backends/fuse.ts';
 import { convMethod, convPackedFloats, convScratchBytes, packConv, runConv } from '../src/backends/wasm/conv.ts';
@@ -73,15 +73,15 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
       if (buf.residual) f32.set(randomFloats(outFloats, 2), buf.residual / 4);
       packConv(f32.subarray(buf.packed / 4, buf.packed / 4 + convPackedFloats(n)), n, n.weight, n.bias);
       f32.set(n.bias, buf.bias / 4);
-      const t = await measure(label, () => runConv(k, n, conv.inShape, conv.outShape, buf), { time });
+      const t = await measure(label, () => runConv(k, n, conv.inShape, conv.outShape, buf), { time, iterations: 5 });
       const macs = convMacs(conv);
-      const gflops = (2 * macs) / (t.median / 1e3) / 1e9;
+      const gflops = (2 * macs) / (t.cpu.median / 1e3) / 1e9;
       const row = {
         model, layer: conv.name, shape: label, method: convMethod(n), count: conv.count,
-        mflop: (2 * macs) / 1e6, ms: t.median, p90: t.p90, gflops, peakPct: peak ? (100 * gflops) / peak : undefined,
+        mflop: (2 * macs) / 1e6, cpuMs: t.cpu.median, wallMs: t.wall.median, gflops, peakPct: peak ? (100 * gflops) / peak : undefined,
       };
       rows.push(row);
-      log(`${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  ${t.median.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s${peak ? `  ${row.peakPct.toFixed(0).padStart(4)}%` : ''}`);
+      log(`${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  cpu ${row.cpuMs.toFixed(3).padStart(8)} ms  wall ${row.wallMs.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s${peak ? `  ${row.peakPct.toFixed(0).padStart(4)}%` : ''}`);
     }
   }
   return rows;

@@ -5,21 +5,51 @@ import { Bench } from 'tinybench';
 import { instantiateKernels, loadKernelModule } from '../src/backends/wasm/kernels.ts';
 import { mulberry32 } from '../src/models/init.ts';
 
-/** Times fn with tinybench; returns milliseconds (median, p90, mean, min) and the sample count. */
-export async function measure(name, fn, { time = 1000, iterations = 5, warmupIterations = 1 } = {}) {
-  const bench = new Bench({ time, iterations, warmupIterations, warmupTime: 0, retainSamples: true });
-  bench.add(name, fn);
+/** A tinybench clock that reads this process's CPU time (user + system), in ms. */
+const cpuClock = {
+  name: 'process.cpuUsage',
+  fn: () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  },
+  fromMs: (ms) => ms,
+  toMs: (v) => Number(v),
+};
+
+/** Median and p90 (nearest rank) of ms samples. */
+export function summarize(samples) {
+  const s = [...samples].sort((a, b) => a - b);
+  const q = (p) => s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)];
+  return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, p90: q(0.9), min: s[0], runs: s.length };
+}
+
+/**
+ * Times fn with tinybench on two clocks at once: tinybench samples CPU time (this process's user +
+ * system time, so other processes on a shared machine do not inflate it), and fn's wall-clock
+ * duration is recorded around each call. `time` > 0: sample for that many ms (at least
+ * `iterations`); otherwise exactly `iterations` timed runs after `warmup` untimed ones.
+ * Returns { wall: {median, p90, min, runs}, cpu: {...} } in ms.
+ */
+export async function measure(name, fn, { time = 0, iterations = 10, warmup = 1 } = {}) {
+  const walls = [];
+  const bench = new Bench({
+    time, iterations, warmupIterations: warmup, warmupTime: 0, retainSamples: true, throws: true, timestampProvider: cpuClock,
+  });
+  bench.add(name, async () => {
+    const t0 = performance.now();
+    await fn();
+    walls.push(performance.now() - t0);
+  });
   await bench.run();
   const r = bench.tasks[0].result;
-  if (r.state !== 'completed') throw new Error(`bench task ${name}: ${r.state} ${r.error ?? ''}`);
-  const s = [...(r.latency.samples ?? [])].sort((a, b) => a - b);
-  const q = (p) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1) + 0.5))];
-  return { median: r.latency.p50, p90: s.length ? q(0.9) : r.latency.p99, mean: r.latency.mean, min: r.latency.min, samples: r.latency.samplesCount };
+  if (r.state !== 'completed') throw new Error(`bench task ${name}: ${r.state}`);
+  const cpuSamples = r.latency.samples ?? [];
+  return { wall: summarize(walls.slice(walls.length - cpuSamples.length)), cpu: summarize(cpuSamples) };
 }
 
 /**
  * The f32x4 peak of this engine on this machine: 12 independent multiply-add chains in registers
- * (assembly/probe.ts), best of a few runs. Returns GFLOP/s and the kernel variant measured.
+ * (assembly/probe.ts), best of a few runs on CPU time. Returns GFLOP/s and the kernel variant.
  */
 export async function peakProbe(opts = {}) {
   const { module, variant } = await loadKernelModule(opts);
@@ -28,10 +58,9 @@ export async function peakProbe(opts = {}) {
   k.peak_probe(iters, 1);
   let best = 0;
   for (let r = 0; r < 7; r++) {
-    const t0 = performance.now();
+    const t0 = cpuClock.fn();
     k.peak_probe(iters, 1 + r);
-    const s = (performance.now() - t0) / 1e3;
-    best = Math.max(best, k.peak_probe_flops(iters) / s / 1e9);
+    best = Math.max(best, k.peak_probe_flops(iters) / ((cpuClock.fn() - t0) / 1e3) / 1e9);
   }
   return { gflops: best, variant };
 }
@@ -52,5 +81,6 @@ export function machine() {
     v8: process.versions.v8,
     platform: `${process.platform}-${process.arch}`,
     flags: process.execArgv.filter((f) => !f.startsWith('--import')),
+    loadAverage: os.loadavg(),
   };
 }

@@ -60,6 +60,18 @@ describe('resizePil (PIL Image.resize, 8-bit RGB)', () => {
     expect(rowsOf(resizePil(img, 2, 2, 'bilinear'))[0][0]).toBe(3);
   });
 
+  // Upscaling 2 -> 4: output centres at 0.25, 0.75, 1.25, 1.75; the filter is not stretched.
+  it('2x bilinear upscale of [0, 255] is [0, 64, 191, 255]', () => {
+    // centre 0.75: taps at 0.5 (w 0.75) and 1.5 (w 0.25): 63.75 -> 64. Centre 0.25: only tap 0 in range.
+    expect(rowsOf(resizePil(grey([[0, 255]]), 4, 1, 'bilinear'))).toEqual([[0, 64, 191, 255]]);
+  });
+
+  it('2x bicubic (a = -0.5) upscale of [0, 255] is [0, 53, 202, 255]', () => {
+    // centre 0.25: weights cubic(0.25) = 0.8671875, cubic(1.25) = -0.0703125 -> 255 * -0.088 < 0 -> 0.
+    // centre 0.75: cubic(0.25), cubic(0.75) = 0.2265625, sum 1.09375 -> 255 * 0.2071 = 52.8 -> 53.
+    expect(rowsOf(resizePil(grey([[0, 255]]), 4, 1, 'bicubic'))).toEqual([[0, 53, 202, 255]]);
+  });
+
   it('keeps a constant image constant (weights renormalised), bilinear and bicubic, up and down', () => {
     const img = grey(Array.from({ length: 7 }, () => Array(9).fill(200)));
     for (const f of ['bilinear', 'bicubic'] as const) {

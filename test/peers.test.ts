@@ -161,7 +161,7 @@ describe('onnx export', () => {
 });
 
 describe('runPeers', () => {
-  it('times every peer on the same input and reports median, p90 and images/s', async () => {
+  it('times every peer on the same input and reports median, p90, min and images/s', async () => {
     const results = await runPeers({ graph: tinyEdges, weights: randomWeights(tinyEdges, 2), inputShape: [1, 3, 13, 11], runs: 3, warmup: 1 });
     expect(results.map((r) => r.peer)).toEqual([...PEERS]);
     for (const r of results) {
@@ -172,6 +172,7 @@ describe('runPeers', () => {
       const median = r.medianMs ?? NaN;
       expect(median, `${r.peer}: ${r.note}`).toBeGreaterThan(0);
       expect(r.p90Ms).toBeGreaterThanOrEqual(median);
+      expect(r.minMs).toBeLessThanOrEqual(median);
       expect(r.imagesPerSecond).toBeCloseTo(1000 / median, 6);
       expect(r.note).toMatch(/1 (intra-op|thread)/);
     }

@@ -394,7 +394,7 @@ describe('webgpu vs reference on whole models', () => {
     { name: 'resnext50_32x4d', size: 64 },
   ];
   for (const m of models) {
-    it(`${m.name} at ${m.size}x${m.size}, batch 1 and 4`, async () => {
+    it(`${m.name} at ${m.size}x${m.size}, batch 1 and 4`, { timeout: 600_000 }, async () => {
       const gpu = await webgpu(m.name);
       if (!gpu) return;
       const model = await createModel(m.name, { seed: 1, backend: 'reference' });

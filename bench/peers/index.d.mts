@@ -16,6 +16,8 @@ export interface PeerResult {
   /** null when the peer could not be loaded; `note` says why. */
   medianMs: number | null;
   p90Ms: number | null;
+  /** The fastest run: the least disturbed by other load on a shared machine. */
+  minMs: number | null;
   imagesPerSecond: number | null;
   note: string;
 }

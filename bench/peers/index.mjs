@@ -118,7 +118,7 @@ export async function runPeers({ graph, weights, inputShape, runs = 10, warmup =
     try {
       peer = await createPeer(name, graph, weights, inputShape);
     } catch (e) {
-      results.push({ peer: name, medianMs: null, p90Ms: null, imagesPerSecond: null, note: `unavailable: ${e instanceof Error ? e.message : e}` });
+      results.push({ peer: name, medianMs: null, p90Ms: null, minMs: null, imagesPerSecond: null, note: `unavailable: ${e instanceof Error ? e.message : e}` });
       continue;
     }
     try {
@@ -131,6 +131,7 @@ export async function runPeers({ graph, weights, inputShape, runs = 10, warmup =
         peer: name,
         medianMs: latency.p50,
         p90Ms: quantile(sorted, 0.9),
+        minMs: sorted[0],
         imagesPerSecond: (inputShape[0] * 1000) / latency.p50,
         note: `${peer.note}; ${sorted.length} runs after ${warmup} warmup`,
       });

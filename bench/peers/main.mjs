@@ -70,6 +70,7 @@ if (values.json) {
       peer: r.peer,
       'median ms': r.medianMs?.toFixed(1) ?? '-',
       'p90 ms': r.p90Ms?.toFixed(1) ?? '-',
+      'min ms': r.minMs?.toFixed(1) ?? '-',
       'images/s': r.imagesPerSecond?.toFixed(2) ?? '-',
       ...(values.check ? { 'rel err vs reference': r.maxRelErrVsReference ?? '-' } : {}),
     })),

@@ -19,6 +19,7 @@ export function centerCrop(src: RgbImage, cropWidth: number, cropHeight: number,
       `center crop ${cropWidth}x${cropHeight} is larger than the ${src.width}x${src.height} image; resize it first`,
     );
   }
+  if (offset !== 'round' && offset !== 'floor') throw new RangeError(`unknown crop offset '${String(offset)}' (expected round or floor)`);
   const start = (total: number, size: number): number =>
     offset === 'round' ? roundHalfEven((total - size) / 2) : Math.floor((total - size) / 2);
   return crop(src, start(src.width, cropWidth), start(src.height, cropHeight), cropWidth, cropHeight);

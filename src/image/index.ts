@@ -1,9 +1,11 @@
 /**
- * Browser-safe image preprocessing (no file access, no `node:` imports). Decoding files is
- * Node-only and lives in `decode-node.ts`.
+ * Browser-safe image preprocessing (no file access, no `node:` imports), and the exact
+ * (libjpeg-turbo-identical) sequential JPEG decoder. Reading and decoding files with fallbacks
+ * is Node-only and lives in `decode-node.ts`.
  */
 export type { ImageDataLike, RgbImage } from './image.js';
 export { toRgb } from './image.js';
+export { decodeJpegExact, JpegUnsupportedError, type DecodedJpeg } from './jpeg-baseline.js';
 export { resizePil, type PilFilter } from './resize-pil.js';
 export { resizeCv2Linear } from './resize-cv2.js';
 export { centerCrop, crop, type CropOffset } from './crop.js';

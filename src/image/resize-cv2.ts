@@ -4,7 +4,9 @@
  * the 2x2 input pixels around its centre, whatever the scale.
  *
  * see: opencv modules/imgproc/src/resize.cpp: `cv::resize`, `hal::resize` (coefficient tables),
- *      `HResizeLinear`, `VResizeLinear`, `FixedPtCast`, `VResizeLinearVec_32s8u`, `resizeAreaFast_`.
+ *      `HResizeLinear`, `VResizeLinear` (its uchar specialisation), `VResizeLinearVec_32s8u`,
+ *      `resizeAreaFast_`. Checked bit-exact against OpenCV 4.6.0 (Debian python3-opencv) on the
+ *      test fixtures.
  *
  * What OpenCV does for CV_8U, INTER_LINEAR:
  * - Same size: plain copy. Exactly half in both directions: switches to INTER_AREA's fast 2x2
@@ -15,13 +17,10 @@
  * - Weights are 11-bit fixed point: `round_half_even((1 - f) * 2048)` and `round_half_even(f * 2048)`.
  *   Vertically the row indices clamp to [0, H-1] but the fraction is kept.
  * - Horizontal pass keeps int sums (`S0 * a0 + S1 * a1`, up to 255 * 2048). The vertical pass
- *   combines two such rows. OpenCV's scalar code rounds `(r0 * b0 + r1 * b1 + 2^21) >> 22`; its SIMD
- *   code (`VResizeLinearVec_32s8u`, used for all but the last `width*3 mod 8` samples of each row
- *   with 128-bit SIMD) computes `((((r0 >> 4) * b0) >> 16) + (((r1 >> 4) * b1) >> 16) + 2) >> 2`,
- *   which can differ from the scalar result by 1. We use the SIMD formula for the same samples and
- *   the scalar one for the row tail, as an SSE/NEON build does. With AVX2 the tail is
- *   `width*3 mod 16`: only the last 5 output columns of a row can then differ by 1, and the
- *   center crop of the PaddleClas pipeline discards them.
+ *   combines two such rows as `((((r0 >> 4) * b0) >> 16) + (((r1 >> 4) * b1) >> 16) + 2) >> 2`:
+ *   the 16-bit `v_mul_hi` arithmetic of `VResizeLinearVec_32s8u`, which the uchar specialisation
+ *   of `VResizeLinear` repeats for the row tail, so every sample is computed the same way. (A
+ *   plain `(r0 * b0 + r1 * b1 + 2^21) >> 22` differs by 1 on many pixels.)
  * - Not reproduced: the OpenCL (UMat) path and the newer special case for exact 2x upscaling.
  */
 import type { RgbImage } from './image.js';
@@ -29,8 +28,6 @@ import { roundHalfEven } from './image.js';
 
 const COEF_BITS = 11;
 const COEF_SCALE = 1 << COEF_BITS;
-/** Samples per 128-bit SIMD step of the vertical pass (v_int16 lanes). */
-const SIMD_LANES = 8;
 
 /** For each destination index: the clamped source index and the two 11-bit weights. */
 interface LinearTable {
@@ -100,7 +97,6 @@ export function resizeCv2Linear(src: RgbImage, outWidth: number, outHeight: numb
   }
 
   const out = new Uint8Array(outHeight * rowLen);
-  const simdEnd = rowLen - (rowLen % SIMD_LANES);
   for (let dy = 0; dy < outHeight; dy++) {
     const sy = rows.index[dy];
     const r0 = Math.min(Math.max(sy, 0), h - 1) * rowLen;
@@ -108,20 +104,12 @@ export function resizeCv2Linear(src: RgbImage, outWidth: number, outHeight: numb
     const b0 = rows.w0[dy];
     const b1 = rows.w1[dy];
     const o = dy * rowLen;
-    for (let x = 0; x < simdEnd; x++) {
-      // v_mul_hi on (row >> 4): 16x16 -> high 16 bits, then a rounding shift by 2.
-      const v = (((horiz[r0 + x] >> 4) * b0) >> 16) + (((horiz[r1 + x] >> 4) * b1) >> 16);
-      out[o + x] = clampU8((v + 2) >> 2);
-    }
-    for (let x = simdEnd; x < rowLen; x++) {
-      out[o + x] = clampU8((horiz[r0 + x] * b0 + horiz[r1 + x] * b1 + (1 << 21)) >> 22);
+    for (let x = 0; x < rowLen; x++) {
+      // v_mul_hi on (row >> 4): 16x16 -> high 16 bits; then a rounding shift by 2 (at most 255).
+      out[o + x] = ((((horiz[r0 + x] >> 4) * b0) >> 16) + (((horiz[r1 + x] >> 4) * b1) >> 16) + 2) >> 2;
     }
   }
   return { width: outWidth, height: outHeight, data: out };
-}
-
-function clampU8(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
 // see: resize.cpp `resizeAreaFast_` with a 2x2 area: (sum of 4 + 2) >> 2.

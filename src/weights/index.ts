@@ -5,4 +5,4 @@ export { CheckpointTensor, type Checkpoint, type CheckpointFormat, type Checkpoi
 export { readSafetensors, writeSafetensors, looksLikeSafetensors, type SafetensorsFile } from './safetensors.js';
 export { bindWeights, formatBindReport, isIgnoredKey, type BindReport, type BindResult, type ExpectedParam, type BindableTensor } from './bind.js';
 export { readCheckpoint, extractStateDict, detectFormat, type StateDict } from './load.js';
-export { adaptStateDict, type AdaptResult } from './keymap.js';
+export { adaptStateDict, detectKeyScheme, KEY_SCHEMES, type AdaptResult, type KeyScheme } from './keymap.js';

@@ -5,7 +5,9 @@
  * state dict inside the usual wrappers (`{'state_dict': ...}`, `{'model': ...}`).
  */
 import { CheckpointError } from './errors.js';
+import { readPaddle } from './paddle.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
+import { readTorchLegacy, readTorchZip } from './torch.js';
 import type { Checkpoint, CheckpointTensor } from './types.js';
 
 /** Which reader a file needs, from its magic bytes; undefined when none matches. */
@@ -35,13 +37,17 @@ export function readCheckpoint(bytes: Uint8Array, opts: { name?: string } = {}):
       const f = readSafetensors(bytes);
       return { format, tensors: f.tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
     }
+    case 'torch-zip':
+      return readTorchZip(bytes);
+    case 'torch-legacy':
+      return readTorchLegacy(bytes);
+    case 'paddle':
+      return readPaddle(bytes);
     case undefined:
       throw new CheckpointError(
         `${what} is not a recognised checkpoint (${describeStart(bytes)}); expected safetensors (8-byte header length then '{'), ` +
           `a torch zip ('PK\\x03\\x04'), a legacy torch file or a .pdparams pickle (0x80 0x02..0x05)`,
       );
-    default:
-      throw new CheckpointError(`${what}: ${format} checkpoints are not readable yet`);
   }
 }
 

@@ -5,7 +5,8 @@
  *             Winograd F(4x4, 3x3) (assembly/winograd.ts; Lavin & Gray 2015).
  *   gemm      everything else (assembly/gemm.ts conv2d_nhwc): 1x1 stride-1 unpadded convs read the
  *             activations as the GEMM's A directly; other convs go through blocked im2col; each
- *             group runs its own GEMM on its channel slice (ResNeXt pays no padding between groups).
+ *             group runs its own GEMM on its part of the shared im2col rows (ResNeXt pays no
+ *             padding between groups).
  */
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
@@ -79,7 +80,7 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
 /** Scratch bytes the conv needs for this kernel set (im2col block or Winograd V/M block). */
 export function convScratchBytes(k: KernelExports, c: ConvGeometry): number {
   if (convMethod(c) === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
-  const depth = c.kernel[0] * c.kernel[1] * (c.inChannels / c.groups);
+  const depth = c.kernel[0] * c.kernel[1] * c.inChannels; // an im2col row holds every group's part
   return k.conv_block_rows(depth) * depth * 4;
 }
 

@@ -13,7 +13,16 @@ import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedGraph, type FusedNode } from '../fuse.js';
-import { instantiateKernels, loadKernelModule, type InitWasmOptions, type KernelExports, type KernelVariant } from './kernels.js';
+import {
+  instantiateKernels,
+  loadKernelModule,
+  RELAXED_MISSING,
+  SIMD_MISSING,
+  wasmFeatures,
+  type InitWasmOptions,
+  type KernelExports,
+  type KernelVariant,
+} from './kernels.js';
 import { convPackedFloats, convScratchBytes, packConv, runConv } from './conv.js';
 import { packConvWeights, packedConvFloats } from './pack.js';
 import { alignUp, placeBuffers, type Lifetime } from './plan.js';
@@ -24,7 +33,7 @@ const PAGE = 65536;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
 const SLACK = 64;
 
-export interface WasmBackendOptions extends InitWasmOptions {}
+export type WasmBackendOptions = InitWasmOptions;
 
 export interface WasmExecutable extends Executable {
   /** Which kernel build runs: plain SIMD or relaxed SIMD. */
@@ -33,8 +42,21 @@ export interface WasmExecutable extends Executable {
   readonly weightBytes: number;
 }
 
-/** Creates a wasm backend; `opts.module` supplies a precompiled kernels.wasm (no byte compilation). */
+/**
+ * Creates a wasm backend; `opts.module` supplies a precompiled kernels.wasm (no byte compilation).
+ * Throws at once when the engine lacks wasm SIMD (or relaxed SIMD that `relaxed: true` asks for),
+ * so a caller choosing a backend can fall back.
+ */
 export function createWasmBackend(opts: WasmBackendOptions = {}): Backend {
+  if (!opts.module) {
+    const features = wasmFeatures();
+    if (!features.simd) throw new Error(SIMD_MISSING);
+    if (opts.relaxed === true && !features.relaxedSimd) throw new Error(RELAXED_MISSING);
+  }
+  return backendWith(opts);
+}
+
+function backendWith(opts: WasmBackendOptions): Backend {
   return {
     name: 'wasm',
     async compile(graph: Graph, weights: WeightMap): Promise<WasmExecutable> {
@@ -46,7 +68,7 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): Backend {
 }
 
 /** The default wasm backend: relaxed SIMD where the engine validates it, plain SIMD otherwise. */
-export const wasmBackend: Backend = createWasmBackend();
+export const wasmBackend: Backend = backendWith({});
 
 /** Compiles the kernels ahead of the first `compile` (optional; compile does it on demand). */
 export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVariant> {
@@ -66,7 +88,7 @@ interface Plan {
   readonly shapes: Map<string, number[]>;
   /** Absolute byte address of every value (NHWC for rank 4). */
   readonly ptr: Map<string, number>;
-  /** im2col blocks. */
+  /** im2col and Winograd blocks (the largest any conv needs). */
   readonly scratch: number;
   /** NCHW input/output staging for the layout transposes. */
   readonly staging: number;
@@ -136,7 +158,15 @@ class WasmGraphExecutable implements WasmExecutable {
   private ensureMemory(bytes: number): void {
     const mem = this.kernels().memory;
     const have = mem.buffer.byteLength;
-    if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes <= have) return;
+    try {
+      mem.grow(Math.ceil((bytes - have) / PAGE));
+    } catch (e) {
+      throw new RangeError(
+        `wasm backend: ${this.graph.name} needs ${(bytes / 2 ** 20).toFixed(0)} MiB of wasm memory ` +
+          `(at most 4096 MiB, and what the engine allows); use a smaller batch or input. (${e instanceof Error ? e.message : e})`,
+      );
+    }
   }
 
   private plan(inputShape: readonly number[]): Plan {

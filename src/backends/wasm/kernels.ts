@@ -71,6 +71,11 @@ function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+export const SIMD_MISSING =
+  'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';
+export const RELAXED_MISSING =
+  'relaxed SIMD was required but this engine does not validate it (Node 20 needs --experimental-wasm-relaxed-simd; Node 22+ and Chrome 114+ have it)';
+
 let simdBytes: Uint8Array<ArrayBuffer> | undefined;
 let relaxedBytes: Uint8Array<ArrayBuffer> | undefined;
 const simdSource = () => (simdBytes ??= decodeBase64(KERNELS_SIMD_BASE64));
@@ -91,15 +96,12 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
     if (!names.includes('conv2d_nhwc')) {
       throw new TypeError(`initWasm: the module given is not resnet-ts kernels.wasm (exports ${names.slice(0, 6).join(', ')}...)`);
     }
-    return { module: opts.module, variant: 'simd' };
+    const probe = await instantiateKernels(opts.module);
+    return { module: opts.module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
   }
   const features = wasmFeatures();
-  if (!features.simd) {
-    throw new Error('the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+); use the reference backend');
-  }
-  if (opts.relaxed === true && !features.relaxedSimd) {
-    throw new Error('relaxed SIMD was required but this engine does not validate it (Node 20 needs --experimental-wasm-relaxed-simd)');
-  }
+  if (!features.simd) throw new Error(SIMD_MISSING);
+  if (opts.relaxed === true && !features.relaxedSimd) throw new Error(RELAXED_MISSING);
   const variant: KernelVariant = opts.relaxed !== false && features.relaxedSimd ? 'relaxed-simd' : 'simd';
   let p = compiled.get(variant);
   if (!p) {

@@ -16,7 +16,7 @@ import type { Graph } from '../../graph.js';
 import { inferShapes } from '../../graph.js';
 import { Tensor, shapeToString, sizeOf } from '../../tensor.js';
 import { describeAdapter, probeGpu } from './gpu.js';
-import { createKernel, type Dispatch, type NodeKernel, type PlanEnv } from './kernels.js';
+import { createKernel, type ConvKernelKind, type Dispatch, type NodeKernel, type PlanEnv } from './kernels.js';
 import { BufferUsage, MAP_MODE_READ, PipelineCache } from './pipelines.js';
 import { planMemory } from './plan.js';
 
@@ -44,11 +44,23 @@ export interface WebGPUBackend extends Backend {
   /** The adapter, in words. */
   readonly adapter: string;
   readonly device: GPUDevice;
+  /** The conv kernel in use: 'tiled' on GPUs, 'registers' on CPU adapters (see kernels.ts). */
+  readonly convKernel: ConvKernelKind;
 }
 
 export interface WebGPUBackendOptions {
   /** A WebGPU implementation to use instead of `navigator.gpu` or the `webgpu` package. */
   readonly gpu?: GPU;
+  /** Forces a conv kernel; by default 'registers' on a CPU adapter, else 'tiled'. */
+  readonly convKernel?: ConvKernelKind;
+}
+
+/** Whether an adapter runs on the CPU (software rasteriser), where workgroup barriers are costly. */
+export function isCpuAdapter(adapter: GPUAdapter): boolean {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  if (info.isFallbackAdapter) return true;
+  const words = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
+  return /swiftshader|llvmpipe|lavapipe|warp|microsoft basic render/.test(words);
 }
 
 /** Requests an adapter and a device; throws with the reason when there is none. */
@@ -76,15 +88,17 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   });
   const pipelines = new PipelineCache(device);
   const adapterName = describeAdapter(adapter);
+  const convKernel = opts.convKernel ?? (isCpuAdapter(adapter) ? 'registers' : 'tiled');
   return {
     name: 'webgpu',
     adapter: adapterName,
     device,
+    convKernel,
     async compile(graph: Graph, weights: WeightMap): Promise<Executable> {
       if (state.lost) throw new Error(`webgpu: the device was lost (${state.lost})`);
       const fused = fuseGraph(graph, weights);
       device.pushErrorScope('validation');
-      const kernels = fused.nodes.map((n) => createKernel(device, n));
+      const kernels = fused.nodes.map((n) => createKernel(device, n, convKernel));
       const error = await device.popErrorScope();
       if (error) {
         kernels.forEach((k) => k.dispose());

@@ -5,9 +5,11 @@
  * dispatch: pipeline, bind group and grid, with every size taken from src/shape.ts.
  *
  * Dispatch branches (explicit, as in onnxruntime-web's conv.ts):
- * - conv, any kernel/stride/groups: the tiled implicit GEMM of conv2d.wgsl.ts; a 1x1 stride-1 conv
- *   is the same kernel with the tap arithmetic folded away by its override constants;
- * - linear: that same kernel as a 1x1 conv over [N, F, 1, 1];
+ * - conv on a GPU ('tiled'): the workgroup-tiled implicit GEMM of conv2d-tiled.wgsl.ts, specialised
+ *   per geometry with override constants (a 1x1 stride-1 conv folds to a plain GEMM);
+ * - conv on a CPU adapter ('registers'): the barrier-free register-tiled implicit GEMM of
+ *   conv2d-regtile.wgsl.ts, one pipeline for every geometry (see that file for why);
+ * - linear: the conv kernel as a 1x1 conv over [N, F, 1, 1];
  * - the rest: one thread per output element.
  */
 import type { FusedNode } from '../fuse.js';
@@ -18,7 +20,8 @@ import { BufferUsage, type PipelineCache, type StorageAccess } from './pipelines
 import { addWgsl } from './shaders/add.wgsl.js';
 import { affineWgsl } from './shaders/affine.wgsl.js';
 import { avgpool2dWgsl } from './shaders/avgpool2d.wgsl.js';
-import { conv2dWgsl } from './shaders/conv2d.wgsl.js';
+import { conv2dRegtileWgsl } from './shaders/conv2d-regtile.wgsl.js';
+import { conv2dTiledWgsl } from './shaders/conv2d-tiled.wgsl.js';
 import { ELEMENTWISE_WORKGROUP } from './shaders/flat-index.wgsl.js';
 import { globalAvgPoolWgsl } from './shaders/globalavgpool.wgsl.js';
 import { maxpool2dWgsl } from './shaders/maxpool2d.wgsl.js';
@@ -97,15 +100,20 @@ interface GemmConv {
   readonly linear: boolean;
 }
 
-function convKernel(device: GPUDevice, c: GemmConv): NodeKernel {
+/** Which conv kernel a backend uses; see the dispatch branches in the file comment. */
+export type ConvKernelKind = 'tiled' | 'registers';
+
+function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeKernel {
   const coutG = c.outChannels / c.groups;
   const cinG = c.inChannels / c.groups;
   const k = cinG * c.kernel[0] * c.kernel[1];
-  // OIHW is [groups][coutG][K]; the kernel reads B[k][n] of a group, so store [groups][K][coutG].
-  const packed = new Float32Array(c.weight.length);
+  // OIHW is [groups][coutG][K]; both kernels read B[k][n] of a group, so store [groups][K][n]:
+  // n runs over coutG ('tiled') or over coutG rounded up to blocks of 8, zero-padded ('registers').
+  const nPacked = kind === 'tiled' ? coutG : 8 * Math.ceil(coutG / 8);
+  const packed = new Float32Array(c.groups * k * nPacked);
   for (let g = 0; g < c.groups; g++) {
     for (let n = 0; n < coutG; n++) {
-      for (let t = 0; t < k; t++) packed[(g * k + t) * coutG + n] = c.weight[(g * coutG + n) * k + t];
+      for (let t = 0; t < k; t++) packed[(g * k + t) * nPacked + n] = c.weight[(g * coutG + n) * k + t];
     }
   }
   const weight = uploadConst(device, `${c.name}.weight`, packed);
@@ -121,6 +129,25 @@ function convKernel(device: GPUDevice, c: GemmConv): NodeKernel {
             return { batch: info.batch, inH: info.h.inSize, inW: info.w.inSize, outH: info.h.outSize, outW: info.w.outSize };
           })();
       const m = geometry.batch * geometry.outH * geometry.outW;
+      const bindings = [
+        { buffer: env.buffer(c.input), access: 'read' as const },
+        { buffer: weight, access: 'read' as const },
+        { buffer: bias, access: 'read' as const },
+        // Without a residual the binding still needs a buffer; the shader never reads it.
+        { buffer: c.residual ? env.buffer(c.residual) : bias, access: 'read' as const },
+        { buffer: env.buffer(c.output), access: 'write' as const },
+      ];
+      if (kind === 'registers') {
+        const mBlocks = Math.ceil(m / 256); // 64 invocations x 4 pixels per workgroup
+        const nBlocks = nPacked / 8;
+        const uniforms = [
+          c.inChannels, geometry.inH, geometry.inW, c.outChannels, geometry.outH, geometry.outW, cinG, coutG,
+          c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1],
+          m, mBlocks, nBlocks, (c.relu ? 1 : 0) | (c.residual ? 2 : 0),
+        ];
+        const grid = [mBlocks, nBlocks, c.groups] as const;
+        return dispatch(env, c.name, { name: 'conv2d-regtile', code: conv2dRegtileWgsl, constants: {} }, uniforms, bindings, grid);
+      }
       const tile = convTile(m, coutG);
       const constants = {
         CIN: c.inChannels,
@@ -141,21 +168,8 @@ function convKernel(device: GPUDevice, c: GemmConv): NodeKernel {
         WG_N: tile.wgN,
       };
       const grid = [Math.ceil(m / (4 * tile.wgM)), Math.ceil(coutG / (4 * tile.wgN)), c.groups] as const;
-      return dispatch(
-        env,
-        c.name,
-        { name: 'conv2d', code: conv2dWgsl, constants },
-        [geometry.inH, geometry.inW, geometry.outH, geometry.outW, m],
-        [
-          { buffer: env.buffer(c.input), access: 'read' },
-          { buffer: weight, access: 'read' },
-          { buffer: bias, access: 'read' },
-          // Without a residual the binding still needs a buffer; the shader never reads it.
-          { buffer: c.residual ? env.buffer(c.residual) : bias, access: 'read' },
-          { buffer: env.buffer(c.output), access: 'write' },
-        ],
-        grid,
-      );
+      const uniforms = [geometry.inH, geometry.inW, geometry.outH, geometry.outW, m];
+      return dispatch(env, c.name, { name: 'conv2d-tiled', code: conv2dTiledWgsl, constants }, uniforms, bindings, grid);
     },
     dispose() {
       weight.destroy();
@@ -165,11 +179,11 @@ function convKernel(device: GPUDevice, c: GemmConv): NodeKernel {
 }
 
 /** The kernel of one fused node; constant data is uploaded now. */
-export function createKernel(device: GPUDevice, n: FusedNode): NodeKernel {
+export function createKernel(device: GPUDevice, n: FusedNode, convKind: ConvKernelKind): NodeKernel {
   const noWeights = (prepare: NodeKernel['prepare']): NodeKernel => ({ weightBytes: 0, prepare, dispose() {} });
   switch (n.op) {
     case 'conv':
-      return convKernel(device, { ...n, linear: false });
+      return convKernel(device, { ...n, linear: false }, convKind);
     case 'linear':
       return convKernel(device, {
         ...n,
@@ -182,7 +196,7 @@ export function createKernel(device: GPUDevice, n: FusedNode): NodeKernel {
         dilation: [1, 1],
         relu: false,
         linear: true,
-      });
+      }, convKind);
     case 'affine': {
       const scale = uploadConst(device, `${n.name}.scale`, n.scale);
       const shift = uploadConst(device, `${n.name}.shift`, n.shift);

@@ -15,10 +15,11 @@
  * neighbouring threads write neighbouring pixels of the NCHW output.
  * The geometry is specialised with `override` constants (a 1x1 stride-1 conv folds to a plain
  * GEMM); sizes that depend on the input (batch, H, W) come in the uniform block.
+ * The branch for GPUs; CPU adapters take conv2d-regtile.wgsl.ts (see there why).
  * see: the implicit GEMM formulation in NVIDIA CUTLASS docs (implicit_gemm_convolution.md) and
  * onnxruntime-web's conv2d_mm; the linear layer runs through this kernel as a 1x1 conv on [N, F, 1, 1].
  */
-export const conv2dWgsl = /* wgsl */ `
+export const conv2dTiledWgsl = /* wgsl */ `
 struct Params {
   inH: u32,
   inW: u32,

@@ -1,0 +1,162 @@
+// The bench driver behind run.mjs: peak probe, per-layer table, whole models, peers side by side;
+// writes bench/results/wasm-<stamp>.json and .md (and wasm-latest.*). See run.mjs for the options.
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runLayers } from './layers.mjs';
+import { machine, peakProbe } from './lib.mjs';
+import { modelSetup, runModel, runPeer } from './models.mjs';
+
+const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
+
+export async function main(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      suites: { type: 'string', default: 'layers,models,peers' },
+      models: { type: 'string', default: 'resnet18,resnet50,resnext50_32x4d' },
+      'layer-models': { type: 'string', default: 'resnet50,resnext50_32x4d' },
+      batches: { type: 'string', default: '1,8' },
+      size: { type: 'string', default: '224' },
+      runs: { type: 'string', default: '10' },
+      warmup: { type: 'string', default: '2' },
+      'layer-time': { type: 'string', default: '300' },
+      relaxed: { type: 'boolean' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string', default: 'bench/results' },
+    },
+  });
+  const quick = values.quick;
+  const suites = new Set(list(values.suites));
+  const models = list(values.models);
+  const batches = quick ? [1] : list(values.batches).map(Number);
+  const size = Number(values.size);
+  const runs = quick ? 3 : Number(values.runs);
+  const warmup = quick ? 1 : Number(values.warmup);
+  const layerTime = quick ? 100 : Number(values['layer-time']);
+  const kernelOptions = values.relaxed === undefined ? {} : { relaxed: values.relaxed };
+
+  const started = new Date();
+  const report = { started: started.toISOString(), machine: machine(), options: { suites: [...suites], models, batches, size, runs, warmup, layerTime, quick, kernelOptions } };
+  console.log(`bench on ${report.machine.cpu} (${report.machine.cores} cores), node ${report.machine.node}`);
+
+  const peak = await peakProbe(kernelOptions);
+  report.peak = peak;
+  console.log(`wasm f32x4 peak (${peak.variant}): ${peak.gflops.toFixed(1)} GFLOP/s`);
+
+  if (suites.has('layers')) {
+    console.log(`\nper-layer convs at ${size}x${size}, batch 1`);
+    report.layers = await runLayers({ models: list(values['layer-models']), batch: 1, time: layerTime, peak: peak.gflops, kernelOptions });
+  }
+
+  if (suites.has('models') || suites.has('peers')) {
+    let peers;
+    if (suites.has('peers')) {
+      try {
+        peers = await import('./peers/index.mjs');
+      } catch (e) {
+        report.peersError = `bench/peers/index.mjs could not be loaded: ${e instanceof Error ? e.message : e}`;
+        console.warn(report.peersError);
+      }
+    }
+    report.models = [];
+    console.log('\nwhole models (ms: median wall / median CPU)');
+    for (const model of models) {
+      for (const batch of batches) {
+        const setup = modelSetup(model, batch, size);
+        const row = { model, batch, size, engines: [] };
+        const show = (e) =>
+          console.log(`${model.padEnd(16)} b${batch}  ${(e.variant ? `${e.engine} (${e.variant})` : e.engine).padEnd(30)} ` +
+            (e.wallMedianMs === undefined ? e.note : `${e.wallMedianMs.toFixed(1).padStart(7)} / ${e.cpuMedianMs.toFixed(1).padStart(7)} ms  p90 ${e.wallP90Ms.toFixed(1)}  ${e.imagesPerSecond.toFixed(2)} img/s`));
+        if (suites.has('models')) {
+          row.engines.push(await runModel(setup, { runs, warmup, kernelOptions }));
+          show(row.engines.at(-1));
+        }
+        for (const name of peers?.PEERS ?? []) {
+          row.engines.push(await runPeer(peers, name, setup, { runs, warmup }));
+          show(row.engines.at(-1));
+        }
+        report.models.push(row);
+      }
+    }
+  }
+
+  report.finished = new Date().toISOString();
+  report.loadAverageAtEnd = os.loadavg();
+  await mkdir(values.out, { recursive: true });
+  const stamp = started.toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+  const json = JSON.stringify(report, null, 2);
+  const md = toMarkdown(report);
+  for (const name of [`wasm-${stamp}`, 'wasm-latest']) {
+    await writeFile(join(values.out, `${name}.json`), json);
+    await writeFile(join(values.out, `${name}.md`), md);
+  }
+  console.log(`\nwrote ${join(values.out, `wasm-${stamp}.{json,md}`)} and wasm-latest.{json,md}`);
+}
+
+const f = (x, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
+
+function toMarkdown(r) {
+  const load = (l) => l.map((x) => x.toFixed(1)).join(' ');
+  const lines = [
+    `# wasm backend bench, ${r.started}`,
+    '',
+    `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node} (V8 ${r.machine.v8})${r.machine.flags.length ? `, flags ${r.machine.flags.join(' ')}` : ''}.`,
+    `Load average at start ${load(r.machine.loadAverage)}${r.loadAverageAtEnd ? `, at end ${load(r.loadAverageAtEnd)}` : ''}: on a shared machine, CPU time (this process's user + system time) is what an engine spends; wall time also counts waiting for a core.`,
+    `One thread. Kernel build: ${r.peak.variant}. Measured f32x4 peak (register-only multiply-add probe, CPU time): **${f(r.peak.gflops)} GFLOP/s**.`,
+    '',
+  ];
+  if (r.layers) {
+    lines.push(
+      '## Convolutions, batch 1 at 224x224',
+      '',
+      'GFLOP/s is 2 x the direct convolution\'s MACs over the median CPU time, so Winograd rows show an effective rate (they can pass 100% of peak).',
+      'Each row runs the conv alone with the epilogue (bias, residual, ReLU) it has in the model; "x" is how often the shape occurs.',
+      '',
+      '| model | first layer | shape (Cin x H x W -> Cout) | kernel | x | MFLOP | CPU ms | wall ms | GFLOP/s | % of peak |',
+      '|---|---|---|---|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const l of r.layers) {
+      lines.push(`| ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakPct, 0)}% |`);
+    }
+    lines.push('');
+  }
+  if (r.models) {
+    lines.push(
+      '## Whole models (seeded random weights)',
+      '',
+      '| model | batch | engine | wall median ms | wall p90 ms | CPU median ms | CPU p90 ms | images/s (wall) | note |',
+      '|---|---:|---|---:|---:|---:|---:|---:|---|',
+    );
+    const ratios = [];
+    for (const m of r.models) {
+      const ours = m.engines.find((e) => e.variant);
+      for (const e of m.engines) {
+        const name = e.variant ? `**${e.engine}** (${e.variant})` : e.engine;
+        const note = e.memory
+          ? `peak memory ${(e.memory.peak / 2 ** 20).toFixed(0)} MiB (weights ${(e.memory.weights / 2 ** 20).toFixed(0)}, activations ${(e.memory.activations / 2 ** 20).toFixed(1)})`
+          : e.note;
+        lines.push(`| ${m.model} | ${m.batch} | ${name} | ${f(e.wallMedianMs)} | ${f(e.wallP90Ms)} | ${f(e.cpuMedianMs)} | ${f(e.cpuP90Ms)} | ${f(e.imagesPerSecond, 2)} | ${note} |`);
+        if (ours && e !== ours && e.cpuMedianMs) {
+          ratios.push(`| ${m.model} | ${m.batch} | ${e.engine} | ${f(ours.wallMedianMs / e.wallMedianMs, 2)} | ${f(ours.cpuMedianMs / e.cpuMedianMs, 2)} |`);
+        }
+      }
+    }
+    lines.push('');
+    if (ratios.length) {
+      lines.push(
+        '## Ratio (ours / peer, median)',
+        '',
+        'Targets for resnet50 batch 1: <= 0.6 x tfjs-wasm and <= 0.45 x onnxruntime-web.',
+        '',
+        '| model | batch | peer | wall | CPU |',
+        '|---|---:|---|---:|---:|',
+        ...ratios,
+        '',
+      );
+    }
+  }
+  if (r.peersError) lines.push(`Peers: ${r.peersError}`, '');
+  return lines.join('\n');
+}

@@ -1,0 +1,74 @@
+/**
+ * Model families through the wasm backend against the reference backend, with seeded random
+ * weights, odd input sizes and batches 1..8: for every output, max |wasm - reference| <= 1e-4 x
+ * max |reference|. The cases cover each node type and variant the zoo builds: BasicBlock and
+ * Bottleneck, 1x1 stride-2 projections (vb) and stride on the first 1x1 (va), the deep stem with
+ * the avg-pool shortcut (vd), groups (ResNeXt), Paddle's [in, out] linear, the CIFAR option-A
+ * shortcut, and features-only outputs (stem and stage maps back in NCHW). Both kernel builds run
+ * (plain SIMD, and relaxed SIMD enabled in this process with V8's flag, which Node 20 needs).
+ */
+import v8 from 'node:v8';
+import { describe, expect, it } from 'vitest';
+import { referenceBackend } from '../src/backends/reference/index.js';
+import { createWasmBackend, type WasmExecutable } from '../src/backends/wasm/index.js';
+import { getModelConfig } from '../src/models/config.js';
+import { seededWeights } from '../src/models/init.js';
+import { buildResNet, type BuildOptions } from '../src/models/resnet.js';
+import type { Tensor } from '../src/tensor.js';
+import { seeded } from './helpers/hand-cases.js';
+
+v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+
+interface ModelCase {
+  readonly model: string;
+  readonly input: [number, number, number, number];
+  readonly opts?: BuildOptions;
+}
+
+const cases: ModelCase[] = [
+  { model: 'resnet18', input: [3, 3, 45, 37] },
+  { model: 'resnet50', input: [1, 3, 64, 64] },
+  { model: 'resnet50_va', input: [2, 3, 33, 47] },
+  { model: 'resnet50d', input: [2, 3, 57, 41] },
+  { model: 'resnext50_32x4d', input: [1, 3, 49, 49] },
+  { model: 'ResNet50_vd', input: [1, 3, 35, 35], opts: { numClasses: 17 } },
+  { model: 'ResNeXt50_32x4d', input: [1, 3, 32, 40] },
+  { model: 'resnet20', input: [8, 3, 32, 32] },
+  { model: 'resnet20', input: [5, 3, 17, 23], opts: { cifarShortcut: 'B' } },
+  { model: 'resnet26d', input: [4, 3, 40, 30], opts: { featuresOnly: true } },
+];
+
+function relError(got: Tensor, want: Tensor): { maxDiff: number; maxRef: number } {
+  let maxDiff = 0;
+  let maxRef = 0;
+  for (let i = 0; i < want.size; i++) {
+    maxRef = Math.max(maxRef, Math.abs(want.data[i]));
+    maxDiff = Math.max(maxDiff, Math.abs(got.data[i] - want.data[i]));
+  }
+  return { maxDiff, maxRef };
+}
+
+describe('wasm vs reference on model families', () => {
+  for (const c of cases) {
+    const extra = c.opts ? ` ${JSON.stringify(c.opts)}` : '';
+    it(`${c.model} [${c.input.join(', ')}]${extra}`, async () => {
+      const graph = buildResNet(getModelConfig(c.model), c.opts);
+      const weights = seededWeights(graph, 7);
+      const x = seeded(c.input, c.input.reduce((a, b) => a + b, 0));
+      const want = await (await referenceBackend.compile(graph, weights)).run(x);
+      for (const relaxed of [false, true]) {
+        const exe = (await createWasmBackend({ relaxed }).compile(graph, weights)) as WasmExecutable;
+        expect(exe.variant).toBe(relaxed ? 'relaxed-simd' : 'simd');
+        const got = await exe.run(x);
+        expect(Object.keys(got).sort()).toEqual(Object.keys(graph.outputs).sort());
+        for (const name of Object.keys(graph.outputs)) {
+          expect(got[name].shape, name).toEqual(want[name].shape);
+          const { maxDiff, maxRef } = relError(got[name], want[name]);
+          expect(maxRef, `${name} is not all zeros`).toBeGreaterThan(0);
+          expect(maxDiff, `${exe.variant} ${name}: max |wasm - reference| = ${maxDiff}, max |reference| = ${maxRef}`).toBeLessThanOrEqual(1e-4 * maxRef);
+        }
+        exe.dispose();
+      }
+    });
+  }
+});
