@@ -15,3 +15,17 @@ export { graphParams, inferShapes } from './graph.js';
 export type { Backend, BackendName, Executable } from './backends/backend.js';
 export { selectBackend, DEFAULT_BACKEND, type BackendChoice } from './backends/index.js';
 export * as shape from './shape.js';
+export * as referenceOps from './backends/reference/index.js';
+export { referenceBackend } from './backends/reference/index.js';
+export * from './image/index.js';
+export { IMAGENET_LABELS, IMAGENET_SYNSETS, CIFAR10_LABELS, labelsFor } from './labels.js';
+export {
+  readCheckpoint,
+  extractStateDict,
+  adaptStateDict,
+  bindWeights,
+  readSafetensors,
+  writeSafetensors,
+  CheckpointError,
+  WeightsMismatchError,
+} from './weights/index.js';

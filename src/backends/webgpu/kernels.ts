@@ -138,14 +138,14 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
         { buffer: env.buffer(c.output), access: 'write' as const },
       ];
       if (kind === 'registers') {
-        const mBlocks = Math.ceil(m / 256); // 64 invocations x 4 pixels per workgroup
+        const quarter = Math.ceil(m / 4); // invocations along m, 4 pixels each
         const nBlocks = nPacked / 8;
         const uniforms = [
           c.inChannels, geometry.inH, geometry.inW, c.outChannels, geometry.outH, geometry.outW, cinG, coutG,
           c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1],
-          m, mBlocks, nBlocks, (c.relu ? 1 : 0) | (c.residual ? 2 : 0),
+          m, quarter, nBlocks, (c.relu ? 1 : 0) | (c.residual ? 2 : 0),
         ];
-        const grid = [mBlocks, nBlocks, c.groups] as const;
+        const grid = [Math.ceil(quarter / 64), nBlocks, c.groups] as const;
         return dispatch(env, c.name, { name: 'conv2d-regtile', code: conv2dRegtileWgsl, constants: {} }, uniforms, bindings, grid);
       }
       const tile = convTile(m, coutG);

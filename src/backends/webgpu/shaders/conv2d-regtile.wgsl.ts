@@ -12,11 +12,10 @@
  *
  * w is packed at compile time as [groups][K][ceil(COUT_G / 8) * 2] vec4s, zero-padded channels.
  * On SwiftShader a storage load costs more than a vec4 FMA, so the tile is sized to maximise
- * arithmetic per load: 6 loads (4 taps, 2 weight vec4s) feed 32 multiply-adds. Its pixels are
- * 64 apart: the 64 invocations of a workgroup cover 256 consecutive pixels, so neighbouring
- * invocations (one SIMD vector on a CPU) read neighbouring input pixels of a stride-1 conv and
- * write neighbouring outputs, and all read the same weights: contiguous or broadcast loads
- * instead of gathers.
+ * arithmetic per load: 6 loads (4 taps, 2 weight vec4s) feed 32 multiply-adds. Invocation t
+ * takes pixels t, t + Q, t + 2Q, t + 3Q (Q = ceil(M / 4)), so neighbouring invocations (one SIMD
+ * vector on a CPU) read neighbouring input pixels of a stride-1 conv, write neighbouring outputs
+ * and read the same weights: contiguous or broadcast loads instead of gathers.
  */
 export const conv2dRegtileWgsl = /* wgsl */ `
 struct Params {
@@ -37,7 +36,7 @@ struct Params {
   dh: u32,
   dw: u32,
   M: u32,        // batch * outH * outW
-  mBlocks: u32,  // ceil(M / 256), workgroups along m
+  quarter: u32,  // Q = ceil(M / 4), the invocations along m
   nBlocks: u32,  // ceil(coutG / 8)
   flags: u32,    // bit 0: ReLU, bit 1: residual
 }
@@ -68,13 +67,24 @@ fn window(m: u32, g: u32) -> Window {
   return Window((b * p.inC + g * p.cinG) * p.inH * p.inW, y0, x0);
 }
 
-/** One input tap of a window in the given channel plane, 0 in the padding. */
-fn tap(win: Window, plane: u32, dy: i32, dx: i32) -> f32 {
-  let iy = win.y0 + dy;
-  let ix = win.x0 + dx;
+/** Tap (ky, kx) of a window: where it is in channel 0 of the group, and whether it is inside the input. */
+struct Tap {
+  index: u32,
+  inside: bool,
+}
+
+fn tapOf(win: Window, ky: u32, kx: u32) -> Tap {
+  let iy = win.y0 + i32(ky * p.dh);
+  let ix = win.x0 + i32(kx * p.dw);
   let inside = iy >= 0 && iy < i32(p.inH) && ix >= 0 && ix < i32(p.inW);
-  let v = x[win.base + plane + u32(clamp(iy, 0, i32(p.inH) - 1)) * p.inW + u32(clamp(ix, 0, i32(p.inW) - 1))];
-  return select(0.0, v, inside);
+  // Outside, read some in-bounds element and discard it: no branch around the load.
+  let cy = u32(clamp(iy, 0, i32(p.inH) - 1));
+  let cx = u32(clamp(ix, 0, i32(p.inW) - 1));
+  return Tap(win.base + cy * p.inW + cx, inside);
+}
+
+fn load(t: Tap, plane: u32) -> vec4f {
+  return vec4f(select(0.0, x[t.index + plane], t.inside));
 }
 
 /** Epilogue of one pixel: bias, residual, ReLU, for the valid channels of a vec4 of channels n0... */
@@ -106,15 +116,18 @@ fn store(m: u32, g: u32, n0: u32, acc: vec4f) {
 const WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let nBlock = wid.y;
-  let g = wid.z;
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= p.quarter) {
+    return;
+  }
+  let nBlock = gid.y;
+  let g = gid.z;
   // The 4 pixels of this invocation, unrolled by hand (a CPU JIT keeps a dynamically indexed
   // private array in memory). Past M, an invocation repeats pixel M - 1 and does not write it.
-  let m0 = wid.x * 4u * WG + lid.x;
-  let m1 = m0 + WG;
-  let m2 = m1 + WG;
-  let m3 = m2 + WG;
+  let m0 = gid.x;
+  let m1 = m0 + p.quarter;
+  let m2 = m1 + p.quarter;
+  let m3 = m2 + p.quarter;
   let last = p.M - 1u;
   let win0 = window(min(m0, last), g);
   let win1 = window(min(m1, last), g);
@@ -130,21 +143,26 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   var acc30 = vec4f(0.0);
   var acc31 = vec4f(0.0);
 
+  // k = (ci, ky, kx) with ci innermost: a tap's position and padding test are worked out once per
+  // (ky, kx), and the inner loop is loads and FMAs only (a 1x1 conv is a single (ky, kx)).
   let inHW = p.inH * p.inW;
-  var wi = (g * p.cinG * p.kh * p.kw * p.nBlocks + nBlock) * 2u;  // w[g][k = 0][nBlock][0]
-  for (var ci = 0u; ci < p.cinG; ci++) {
-    let plane = ci * inHW;
-    for (var ky = 0u; ky < p.kh; ky++) {
-      let dy = i32(ky * p.dh);
-      for (var kx = 0u; kx < p.kw; kx++) {
-        let dx = i32(kx * p.dw);
+  let taps = p.kh * p.kw;
+  for (var ky = 0u; ky < p.kh; ky++) {
+    for (var kx = 0u; kx < p.kw; kx++) {
+      let t0 = tapOf(win0, ky, kx);
+      let t1 = tapOf(win1, ky, kx);
+      let t2 = tapOf(win2, ky, kx);
+      let t3 = tapOf(win3, ky, kx);
+      var wi = ((g * p.cinG * taps + ky * p.kw + kx) * p.nBlocks + nBlock) * 2u;  // w[g][k = (0, ky, kx)][nBlock][0]
+      for (var ci = 0u; ci < p.cinG; ci++) {
+        let plane = ci * inHW;
         let w0 = w[wi];
         let w1 = w[wi + 1u];
-        wi += 2u * p.nBlocks;
-        let x0 = vec4f(tap(win0, plane, dy, dx));
-        let x1 = vec4f(tap(win1, plane, dy, dx));
-        let x2 = vec4f(tap(win2, plane, dy, dx));
-        let x3 = vec4f(tap(win3, plane, dy, dx));
+        wi += 2u * taps * p.nBlocks;
+        let x0 = load(t0, plane);
+        let x1 = load(t1, plane);
+        let x2 = load(t2, plane);
+        let x3 = load(t3, plane);
         acc00 = fma(x0, w0, acc00);
         acc01 = fma(x0, w1, acc01);
         acc10 = fma(x1, w0, acc10);
@@ -156,6 +174,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
       }
     }
   }
+
   let n0 = nBlock * 8u;
   store(m0, g, n0, acc00);
   store(m0, g, n0 + 4u, acc01);
