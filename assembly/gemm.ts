@@ -33,7 +33,7 @@ const UNROLL_K2: bool = !ASC_FEATURE_RELAXED_SIMD;
   return acc;
 }
 
-/** Stores the first nc (< 8) lanes of [lo, hi] at c: the `& 4 / & 2 / & 1` tail pattern. */
+/** Stores the first nc (< 8) lanes of [lo, hi] at c (hi unused when nc <= 4): the `& 4 / & 2 / & 1` tail pattern. */
 // @ts-ignore: decorator
 @inline function storeTail(c: usize, lo: v128, hi: v128, nc: i32): void {
   if (nc & 4) {
@@ -207,6 +207,71 @@ function f32_gemm_MRx8(
   }
 }
 
+/** Rows of the narrow microkernel tile (f32_gemm_8x4), used for panels with at most 4 columns. */
+export const MR_NARROW: i32 = 8;
+
+/**
+ * f32_gemm_8x4__simd: one tile of C[mr x nc] with mr <= 8 and nc <= 4, from the first 4 columns
+ * of a packed panel: the last panel of a GEMM whose n mod 8 is 1..4, e.g. every group of a
+ * ResNeXt 32x4d stage-1 conv (4 output channels per group), where the MRx8 tile would compute
+ * 4 zero columns. 8 accumulators; rows past mr alias the last real row.
+ */
+function f32_gemm_8x4(
+  mr: i32, nc: i32, kc: i32,
+  a: usize, lda: usize, w: usize,
+  c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+): void {
+  const a0 = a;
+  const c0 = c;
+  const r0 = r;
+  const a1 = mr > 1 ? a0 + lda : a0;
+  const c1 = mr > 1 ? c0 + ldc : c0;
+  const r1 = mr > 1 && r != 0 ? r0 + ldr : r0;
+  const a2 = mr > 2 ? a1 + lda : a1;
+  const c2 = mr > 2 ? c1 + ldc : c1;
+  const r2 = mr > 2 && r != 0 ? r1 + ldr : r1;
+  const a3 = mr > 3 ? a2 + lda : a2;
+  const c3 = mr > 3 ? c2 + ldc : c2;
+  const r3 = mr > 3 && r != 0 ? r2 + ldr : r2;
+  const a4 = mr > 4 ? a3 + lda : a3;
+  const c4 = mr > 4 ? c3 + ldc : c3;
+  const r4 = mr > 4 && r != 0 ? r3 + ldr : r3;
+  const a5 = mr > 5 ? a4 + lda : a4;
+  const c5 = mr > 5 ? c4 + ldc : c4;
+  const r5 = mr > 5 && r != 0 ? r4 + ldr : r4;
+  const a6 = mr > 6 ? a5 + lda : a5;
+  const c6 = mr > 6 ? c5 + ldc : c5;
+  const r6 = mr > 6 && r != 0 ? r5 + ldr : r5;
+  const a7 = mr > 7 ? a6 + lda : a6;
+  const c7 = mr > 7 ? c6 + ldc : c6;
+  const r7 = mr > 7 && r != 0 ? r6 + ldr : r6;
+
+  let vacc0 = v128.load(w);
+  let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0, vacc6 = vacc0, vacc7 = vacc0;
+  w += 32;
+  const kbytes = <usize>kc << 2;
+  for (let k: usize = 0; k < kbytes; k += 4) {
+    const vb = v128.load(w);
+    w += 32;
+    vacc0 = mac(vacc0, v128.load32_splat(a0 + k), vb);
+    vacc1 = mac(vacc1, v128.load32_splat(a1 + k), vb);
+    vacc2 = mac(vacc2, v128.load32_splat(a2 + k), vb);
+    vacc3 = mac(vacc3, v128.load32_splat(a3 + k), vb);
+    vacc4 = mac(vacc4, v128.load32_splat(a4 + k), vb);
+    vacc5 = mac(vacc5, v128.load32_splat(a5 + k), vb);
+    vacc6 = mac(vacc6, v128.load32_splat(a6 + k), vb);
+    vacc7 = mac(vacc7, v128.load32_splat(a7 + k), vb);
+  }
+  storeTail(c7, epilogue(vacc7, r7, 0, relu), vacc7, nc);
+  storeTail(c6, epilogue(vacc6, r6, 0, relu), vacc6, nc);
+  storeTail(c5, epilogue(vacc5, r5, 0, relu), vacc5, nc);
+  storeTail(c4, epilogue(vacc4, r4, 0, relu), vacc4, nc);
+  storeTail(c3, epilogue(vacc3, r3, 0, relu), vacc3, nc);
+  storeTail(c2, epilogue(vacc2, r2, 0, relu), vacc2, nc);
+  storeTail(c1, epilogue(vacc1, r1, 0, relu), vacc1, nc);
+  storeTail(c0, epilogue(vacc0, r0, 0, relu), vacc0, nc);
+}
+
 /** Floats in one packed panel of depth k. */
 // @ts-ignore: decorator
 @inline export function panelFloats(k: i32): i32 {
@@ -230,13 +295,24 @@ export function f32_gemm(
   for (let j = 0; j < n; j += NR) {
     const nc = min(NR, n - j);
     const jB = <usize>j << 2;
-    for (let i = 0; i < m; i += MR) {
-      const iB = <usize>i;
-      f32_gemm_MRx8(
-        min(MR, m - i), nc, k,
-        a + iB * ldaB, ldaB, w,
-        c + iB * ldcB + jB, ldcB, r != 0 ? r + iB * ldrB + jB : 0, ldrB, relu,
-      );
+    if (nc <= 4) {
+      for (let i = 0; i < m; i += MR_NARROW) {
+        const iB = <usize>i;
+        f32_gemm_8x4(
+          min(MR_NARROW, m - i), nc, k,
+          a + iB * ldaB, ldaB, w,
+          c + iB * ldcB + jB, ldcB, r != 0 ? r + iB * ldrB + jB : 0, ldrB, relu,
+        );
+      }
+    } else {
+      for (let i = 0; i < m; i += MR) {
+        const iB = <usize>i;
+        f32_gemm_MRx8(
+          min(MR, m - i), nc, k,
+          a + iB * ldaB, ldaB, w,
+          c + iB * ldcB + jB, ldcB, r != 0 ? r + iB * ldrB + jB : 0, ldrB, relu,
+        );
+      }
     }
     w += panelB;
   }
@@ -246,9 +322,26 @@ export function f32_gemm(
 const BLOCK_BYTES: i32 = 256 * 1024;
 
 /** Rows of A per block for depth k: a multiple of MR, at least MR. */
-export function conv_block_rows(k: i32): i32 {
+function blockRows(k: i32): i32 {
   const rows = BLOCK_BYTES / (k << 2);
   return max(MR, rows - rows % MR);
+}
+
+/**
+ * Rows of one conv2d_nhwc block: sized so that the part of the block's im2col rows that a few
+ * groups read stays in L2 (one group's part alone would make blocks of grouped convs too short).
+ */
+// @ts-ignore: decorator
+@inline function convBlockRows(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
+  return blockRows(kh * kw * (cin / groups) * min(groups, GROUPS_PER_BLOCK));
+}
+
+/** Groups whose part of the im2col rows one block is sized for (measured: 4 is as fast as all). */
+const GROUPS_PER_BLOCK: i32 = 4;
+
+/** Scratch bytes conv2d_nhwc needs: one block of im2col rows (a direct 1x1 conv uses none). */
+export function conv_scratch_bytes(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
+  return convBlockRows(kh, kw, cin, groups) * kh * kw * cin * 4;
 }
 
 /**
@@ -257,9 +350,9 @@ export function conv_block_rows(k: i32): i32 {
  * out = relu?(conv + bias + residual?). residual is NHWC of the output's shape, 0 if none.
  *
  * Dispatch: a 1x1 stride-1 unpadded conv reads the input rows as A directly (each group its
- * channel slice); every other conv first gathers a block of im2col rows (conv_block_rows rows of
- * kh*kw*cin floats, group by group) into `scratch`. Each group then runs its own GEMM on its part
- * of those rows, so grouped convs (ResNeXt) share one gather and pay no padding between groups.
+ * channel slice); every other conv first gathers a block of im2col rows (kh*kw*cin floats each,
+ * group by group) into `scratch` (conv_scratch_bytes). Each group then runs its own GEMM on its
+ * part of those rows, so grouped convs (ResNeXt) share one gather and pay no padding between groups.
  */
 export function conv2d_nhwc(
   n: i32, h: i32, w: i32, cin: i32,
@@ -274,7 +367,7 @@ export function conv2d_nhwc(
   const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(kG) << 2);
   const direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
   // Blocks of rows keep A in L2 while every panel of W passes over it.
-  const block = conv_block_rows(kh * kw * cin);
+  const block = convBlockRows(kh, kw, cin, groups);
   for (let m0 = 0; m0 < m; m0 += block) {
     const mb = min(block, m - m0);
     const outRows = output + (<usize>m0 * cout << 2);
@@ -344,12 +437,12 @@ function im2col_nhwc(
       const iy = y * sh - pt + ky * dh;
       for (let kx = 0; kx < kw; kx++, tap += tapB) {
         const ix = ix0 + kx * dw;
-        const inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-        const src = inside ? input + <usize>((b * h + iy) * w + ix) * pixB : 0;
-        for (let g = 0; g < groups; g++) {
-          const d = dst + <usize>g * groupB + tap;
-          if (inside) copyFloats(d, src + <usize>g * tapB, cinG);
-          else memory.fill(d, 0, tapB);
+        let d = dst + tap;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          let src = input + <usize>((b * h + iy) * w + ix) * pixB;
+          for (let g = 0; g < groups; g++, d += groupB, src += tapB) copyFloats(d, src, cinG);
+        } else {
+          for (let g = 0; g < groups; g++, d += groupB) memory.fill(d, 0, tapB);
         }
       }
     }

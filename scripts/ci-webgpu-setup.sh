@@ -26,8 +26,11 @@ fi
 
 cd "$(dirname "$0")/.."
 node -e "import('webgpu').then(() => import('playwright-core'))" 2>/dev/null || {
-  # Installs what package.json and package-lock.json pin, nothing new.
-  npm install --no-save --include=optional --include=dev >/dev/null
+  # Installs what package.json and package-lock.json pin, nothing new (under a lock when several
+  # jobs share the tree).
+  lock=()
+  command -v flock >/dev/null 2>&1 && lock=(flock /tmp/npm.lock)
+  "${lock[@]}" npm install --no-save --include=optional --include=dev >/dev/null
 }
 # Dawn must now see the software adapter (the same fallback as src/backends/webgpu/gpu.ts).
 adapter=$(node --input-type=module -e "

@@ -50,6 +50,8 @@ export interface CreateModelOptions extends BuildOptions {
    * Without weights the model gets deterministic seeded weights (see models/init.ts).
    */
   readonly weights?: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>;
+  /** The weights' file name, used in error messages. */
+  readonly weightsName?: string;
   /** Seed of the generated weights when none are given (default 0). */
   readonly seed?: number;
   /** 'wasm' (default), 'webgpu', 'reference', 'auto' or a Backend object. */
@@ -134,7 +136,7 @@ export async function createModel(name: string, options: CreateModelOptions = {}
   if (options.weights === undefined) {
     weights = seededWeights(graph, options.seed ?? 0);
   } else {
-    ({ weights, report } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name }));
+    ({ weights, report } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name, name: options.weightsName }));
   }
   const { backend, reason, passedOver } = await selectBackend(options.backend);
   return new Model(config, graph, weights, backend, { reason, passedOver }, report);

@@ -3,10 +3,15 @@
  * CIFAR-10 test images, `convert` writes canonical safetensors that load back to the same outputs,
  * and `eval` measures accuracy on the shared CIFAR-10 test JPEGs.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createModel } from '../src/api.js';
+import { mulberry32 } from '../src/models/init.js';
+import { readNpy, writeNpy } from '../src/npy.js';
+import { Tensor } from '../src/tensor.js';
+import { writeSafetensors } from '../src/weights/index.js';
 import { resnet } from './helpers/cli.js';
 import { sharedAvailable, sharedPath } from './helpers/shared.js';
 
@@ -47,6 +52,25 @@ describe('resnet convert', () => {
     const b = resnet(['classify', '--model', 'resnet32', '--weights', out, '--json']);
     expect(b.code).toBe(0);
     expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+  });
+  it('timm resnet50d weights converted to PaddleClas ResNet50_vd names give the same logits', async () => {
+    const timm = await createModel('resnet50d', { seed: 9, numClasses: 10, backend: 'reference' });
+    const src = join(tmp, 'resnet50d.safetensors');
+    writeFileSync(src, writeSafetensors(timm.weights));
+    const dst = join(tmp, 'ResNet50_vd.safetensors');
+    const c = resnet(['convert', src, dst, '--model', 'ResNet50_vd', '--num-classes', '10', '--json']);
+    expect(c.code, c.stderr).toBe(0);
+    const report = JSON.parse(c.stdout);
+    expect(report).toMatchObject({ model: 'ResNet50_vd', scheme: 'torch', verified: true });
+    expect(report.notes.join(' ')).toMatch(/transposed/);
+    const r = mulberry32(3);
+    const x = new Tensor(Float32Array.from({ length: 2 * 3 * 33 * 33 }, () => r() - 0.5), [2, 3, 33, 33]);
+    writeFileSync(join(tmp, 'x.npy'), writeNpy(x));
+    const run = resnet(['run', '--model', 'ResNet50_vd', '--weights', dst, '--num-classes', '10', '--backend', 'reference', '--input', join(tmp, 'x.npy'), '--output', join(tmp, 'y.npy')]);
+    expect(run.code, run.stderr).toBe(0);
+    const want = await timm.forward(x);
+    const got = readNpy(readFileSync(join(tmp, 'y.npy'))).data;
+    expect([...got]).toEqual([...want.data]);
   });
   it('weights for a different model are refused, listing what does not match', () => {
     if (!sharedAvailable('weights/cifar10-resnet-akamaster/resnet32-d509ac18.th')) return;

@@ -9,12 +9,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from '../src/api.js';
 import type { Backend, WeightMap } from '../src/backends/backend.js';
-import type { FusedNode } from '../src/backends/fuse.js';
+import { fuseGraph, type FusedNode } from '../src/backends/fuse.js';
+import { selectBackend } from '../src/backends/index.js';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { createWebGPUBackend, webgpuAvailability, type WebGPUBackend } from '../src/backends/webgpu/index.js';
-import { convTile, gridFor, planMemory } from '../src/backends/webgpu/plan.js';
+import { convTile, fusedInputs, gridFor, planMemory } from '../src/backends/webgpu/plan.js';
 import type { Graph, GraphNode } from '../src/graph.js';
-import { graphParams } from '../src/graph.js';
+import { graphParams, inferShapes } from '../src/graph.js';
 import { mulberry32 } from '../src/models/init.js';
 import { Tensor, sizeOf } from '../src/tensor.js';
 import { conformanceCases, findConformanceDir, runCaseOn } from './helpers/conformance.js';
@@ -157,6 +158,26 @@ describe('webgpu planning', () => {
     expect(slot('d')).not.toBe(slot('e'));
   });
 
+  it('plans ResNet-50 at 224x224 into a few shared buffers', async () => {
+    const model = await createModel('resnet50', { seed: 1, backend: 'reference' });
+    const fused = fuseGraph(model.graph, model.weights);
+    const shapes = inferShapes(model.graph, [2, 3, 224, 224]);
+    const bytes = (v: string) => 4 * sizeOf(shapes.get(v)!);
+    const plan = planMemory(fused.input, fused.nodes, Object.values(fused.outputs), bytes);
+    const values = [fused.input, ...fused.nodes.map((n) => n.output)];
+    const everything = values.reduce((s, v) => s + bytes(v), 0);
+    const largest = Math.max(...values.map(bytes));
+    const planned = plan.slotBytes.reduce((s, b) => s + b, 0);
+    // A bottleneck block holds its input (the residual) and two more values at once: three buffers
+    // of the largest size are the least possible (19.3 MB here, against 92 MB for all values).
+    expect(plan.slotBytes.length).toBeLessThanOrEqual(5);
+    expect(planned).toBeLessThanOrEqual(3 * largest);
+    expect(planned).toBeLessThan(everything / 4);
+    for (const n of fused.nodes) {
+      for (const v of fusedInputs(n)) expect(plan.slotOf.get(v), `${n.name} reads ${v}`).not.toBe(plan.slotOf.get(n.output));
+    }
+  });
+
   it('splits large 1-D grids over two dimensions', () => {
     expect(gridFor(100, 64)).toEqual([2, 1, 1]);
     expect(gridFor(0, 64)).toEqual([1, 1, 1]);
@@ -176,6 +197,28 @@ describe('webgpu planning', () => {
         expect(t.wgM * t.wgN).toBeLessThanOrEqual(256);
         expect(4 * 16 * 4 * (t.wgM + t.wgN)).toBeLessThanOrEqual(16384);
       }
+    }
+  });
+});
+
+describe('webgpu availability', () => {
+  it("reports the adapter, and 'auto' takes it or says why not", async () => {
+    const a = await webgpuAvailability();
+    if (!a.ok) {
+      if (process.env.CI) throw new Error(`WebGPU is required under CI but unavailable: ${a.reason}`);
+      console.warn(`no WebGPU adapter: ${a.reason}`);
+      return;
+    }
+    expect(a.adapter).toMatch(/\w/);
+    expect(a.reason).toMatch(/navigator\.gpu|webgpu/);
+    expect(a.software).toBe(/swiftshader|llvmpipe|lavapipe|warp/i.test(a.adapter!));
+    // 'auto' takes this adapter, or (a software one only) says why it passed it over.
+    const choice = await selectBackend('auto');
+    if (choice.backend.name === 'webgpu') {
+      expect(choice.reason).toContain(a.adapter!);
+    } else {
+      expect(a.software).toBe(true);
+      expect(choice.passedOver.find((p) => p.name === 'webgpu')?.reason).toMatch(/\w/);
     }
   });
 });
@@ -346,7 +389,7 @@ describe('webgpu vs reference on hand-built graphs', () => {
     }
   });
 
-  it('rejects a wrong input with the expected and found shapes, and runs after dispose', async () => {
+  it('rejects a wrong input with the expected and found shapes, and any run after dispose', async () => {
     const gpu = await webgpu('input errors');
     if (!gpu) return;
     const c = handCases[0];
@@ -408,7 +451,7 @@ describe('webgpu vs reference on whole models', () => {
     { name: 'resnext50_32x4d', size: 64 },
   ];
   for (const m of models) {
-    it(`${m.name} at ${m.size}x${m.size}, batch 1 and 4`, { timeout: 600_000 }, async () => {
+    it(`${m.name} at ${m.size}x${m.size}, batch 1 and 4`, { timeout: 300_000 }, async () => {
       const gpu = await webgpu(m.name);
       if (!gpu) return;
       const model = await createModel(m.name, { seed: 1, backend: 'reference' });

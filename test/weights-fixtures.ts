@@ -112,7 +112,12 @@ export function torchTensorOps(storageType: string, key: string, numel: number, 
 }
 
 /** A zip archive; entries STORED (method 0) unless a method is given (then the bytes are stored as they are). */
-export function makeZip(entries: { name: string; data: Uint8Array; method?: number; badCrc?: boolean }[]): Uint8Array {
+export function makeZip(
+  entries: { name: string; data: Uint8Array; method?: number; badCrc?: boolean }[],
+  opts: { zip64?: boolean } = {},
+): Uint8Array {
+  const z64 = opts.zip64 ?? false;
+  const FULL = 0xffffffff;
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
   let offset = 0;
@@ -124,15 +129,28 @@ export function makeZip(entries: { name: string; data: Uint8Array; method?: numb
       u32le(0x04034b50), [20, 0], [0, 0], [method, 0], [0, 0, 0, 0], u32le(crc), u32le(e.data.length), u32le(e.data.length),
       [name.length, 0], [0, 0], name, e.data,
     ]);
+    // zip64: sizes and offset move to an extended-information extra field (id 1).
+    const extra = z64 ? concat([[1, 0, 24, 0], u64le(e.data.length), u64le(e.data.length), u64le(offset)]) : new Uint8Array(0);
+    const size32 = z64 ? FULL : e.data.length;
     const central = concat([
-      u32le(0x02014b50), [20, 0], [20, 0], [0, 0], [method, 0], [0, 0, 0, 0], u32le(crc), u32le(e.data.length), u32le(e.data.length),
-      [name.length, 0], [0, 0], [0, 0], [0, 0], [0, 0], u32le(0), u32le(offset), name,
+      u32le(0x02014b50), [45, 0], [45, 0], [0, 0], [method, 0], [0, 0, 0, 0], u32le(crc), u32le(size32), u32le(size32),
+      [name.length, 0], [extra.length, 0], [0, 0], [0, 0], [0, 0], u32le(0), u32le(z64 ? FULL : offset), name, extra,
     ]);
     locals.push(local);
     centrals.push(central);
     offset += local.length;
   }
   const cd = concat(centrals);
-  const eocd = concat([u32le(0x06054b50), [0, 0], [0, 0], [entries.length, 0], [entries.length, 0], u32le(cd.length), u32le(offset), [0, 0]]);
-  return concat([...locals, cd, eocd]);
+  if (!z64) {
+    const eocd = concat([u32le(0x06054b50), [0, 0], [0, 0], [entries.length, 0], [entries.length, 0], u32le(cd.length), u32le(offset), [0, 0]]);
+    return concat([...locals, cd, eocd]);
+  }
+  const z64eocdAt = offset + cd.length;
+  const z64eocd = concat([
+    u32le(0x06064b50), u64le(44), [45, 0], [45, 0], u32le(0), u32le(0),
+    u64le(entries.length), u64le(entries.length), u64le(cd.length), u64le(offset),
+  ]);
+  const locator = concat([u32le(0x07064b50), u32le(0), u64le(z64eocdAt), u32le(1)]);
+  const eocd = concat([u32le(0x06054b50), [0, 0], [0, 0], [0xff, 0xff], [0xff, 0xff], u32le(FULL), u32le(FULL), [0, 0]]);
+  return concat([...locals, cd, z64eocd, locator, eocd]);
 }

@@ -11,6 +11,7 @@
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { extractStateDict, readCheckpoint, type CheckpointTensor } from '../src/weights/index.js';
+import { readCheckpointFile } from '../src/weights/node.js';
 import { readShared, sharedAvailable, sharedPath } from './helpers/shared.js';
 
 interface ExpectedTensor {
@@ -134,4 +135,37 @@ describe('weights: akamaster CIFAR ResNets (legacy torch stream)', () => {
       expect(var1 && Math.min(...var1.data)).toBeGreaterThan(0);
     });
   }
+});
+
+describe('weights: format detection by content, not by name', () => {
+  it('unknown bytes name what was expected; old tar checkpoints are recognised', () => {
+    expect(() => readCheckpoint(new TextEncoder().encode('hello world'), { name: 'model.pth' })).toThrow(
+      /'model.pth' is not a recognised checkpoint \(11 bytes starting 68 65 6c 6c 6f 20 77 6f\); expected safetensors/,
+    );
+    const tar = new Uint8Array(1024);
+    tar.set(new TextEncoder().encode('ustar'), 257);
+    expect(() => readCheckpoint(tar)).toThrow(/tar archive: the torch < 0.1.10 checkpoint format/);
+    expect(() => readCheckpoint(new Uint8Array(0))).toThrow(/0 bytes starting \(empty\)/);
+  });
+
+  it('reads from views at odd byte offsets (pooled Node buffers) and from a path', async () => {
+    const files = [
+      'weights/formats/burn-mnist/mnist.safetensors',
+      'weights/formats/burn-mnist/mnist.pt',
+      'weights/formats/paddlespeech-speechbrain-test/model.pdparams',
+      'weights/cifar10-resnet-akamaster/resnet20-12fca82f.th',
+    ];
+    for (const rel of files) {
+      if (!sharedAvailable(rel)) return;
+      const file = new Uint8Array(readShared(rel));
+      const padded = new Uint8Array(file.length + 3);
+      padded.set(file, 3);
+      const direct = readCheckpoint(file);
+      const viewed = readCheckpoint(padded.subarray(3));
+      expect(viewed.format).toBe(direct.format);
+      for (const [k, t] of direct.tensors) expect(Buffer.from(viewed.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+      const fromPath = await readCheckpointFile(sharedPath(rel));
+      expect(fromPath.tensors.size).toBe(direct.tensors.size);
+    }
+  });
 });

@@ -1,12 +1,12 @@
 import { createModel } from '../api.js';
 import { Tensor } from '../tensor.js';
 import { extractStateDict, readCheckpoint, readSafetensors, writeSafetensors } from '../weights/index.js';
-import { CliError, info, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
 
 export const convertCommand: Command = {
   name: 'convert',
   summary: 'convert a PyTorch/Paddle/safetensors checkpoint to safetensors (canonical names with --model)',
-  usage: `usage: resnet convert <in> <out.safetensors> [--model m] [--non-strict] [--json]
+  usage: `usage: resnet convert <in> <out.safetensors> [--model m [--num-classes K]] [--key-scheme s] [--non-strict] [--json]
 
 Reads any supported checkpoint (PyTorch zip or legacy .pth/.th, Paddle .pdparams, safetensors),
 finds the state dict inside wrappers (state_dict, model, ...), and writes float32 safetensors.
@@ -16,10 +16,12 @@ expected tensor must be present with its shape; the written file is read back an
 
 options:
   --model <m>     bind to this model's names and shapes
+  --num-classes K with --model: the classifier width of the checkpoint (default: the model's)
+  --key-scheme s  with --model: read the keys as torch, cifar, paddle or paddle-zoo (default: detected)
   --non-strict    with --model: write what matches, report the rest
   --json          print a JSON report`,
   async run(argv) {
-    const { values, positionals } = parse(this, argv, { model: { type: 'string' }, 'non-strict': { type: 'boolean' }, json: { type: 'boolean' } }, true);
+    const { values, positionals } = parse(this, argv, { model: { type: 'string' }, 'num-classes': { type: 'string' }, 'key-scheme': { type: 'string' }, 'non-strict': { type: 'boolean' }, json: { type: 'boolean' } }, true);
     if (positionals.length !== 2) throw new CliError(`expected <in> and <out.safetensors>, got ${positionals.length} paths\n\n${this.usage}`, 2);
     const [src, dst] = positionals;
     if (!dst.endsWith('.safetensors')) throw new CliError(`the output must be a .safetensors file, got '${dst}'`, 2);
@@ -27,7 +29,7 @@ options:
     let tensors: Map<string, Tensor>;
     let report: Record<string, unknown>;
     if (values.model) {
-      const model = await createModel(values.model, { weights: bytes, strict: !values['non-strict'], backend: 'reference' });
+      const model = await createModel(values.model, { weights: bytes, weightsName: src, keyScheme: values['key-scheme'], numClasses: intOption(values['num-classes'], 'num-classes'), strict: !values['non-strict'], backend: 'reference' });
       tensors = new Map(model.weights);
       report = { model: model.name, ...model.weightsReport };
     } else {

@@ -28,11 +28,13 @@ export function describeWeights(r: WeightsReport): string {
 /** Options that pick a model and its weights, shared by classify, eval, run and bench. */
 export const MODEL_HELP = `  --model <m>         model name (default: the embedded pretrained CIFAR-10 resnet20)
   --weights <file>    checkpoint: .safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams
+  --key-scheme <s>    read the checkpoint's keys as torch, cifar, paddle or paddle-zoo (default: detected)
   --non-strict        bind the weights that match and report the rest instead of failing`;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
   weights: { type: 'string' },
+  'key-scheme': { type: 'string' },
   'non-strict': { type: 'boolean' },
   backend: { type: 'string' },
 } as const;
@@ -41,7 +43,7 @@ export const MODEL_OPTIONS = {
  * Opens the model the flags name. No --model and no --weights: the embedded default with its
  * pretrained weights. A model without weights runs on seeded random weights, and says so.
  */
-export async function openModel(values: { model?: string; weights?: string; 'non-strict'?: boolean; backend?: string }, extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {}) {
+export async function openModel(values: { model?: string; weights?: string; 'key-scheme'?: string; 'non-strict'?: boolean; backend?: string }, extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {}) {
   const backend = backendOption(values.backend);
   const strict = !values['non-strict'];
   let model;
@@ -52,6 +54,8 @@ export async function openModel(values: { model?: string; weights?: string; 'non
     if (values.model === undefined) throw new CliError('--weights needs --model to say which network the checkpoint is for', 2);
     model = await createModel(values.model, {
       weights: values.weights ? readBytes(values.weights, 'weights file') : undefined,
+      weightsName: values.weights,
+      keyScheme: values['key-scheme'],
       strict,
       backend,
       ...extra,

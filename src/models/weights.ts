@@ -29,6 +29,8 @@ export interface LoadOptions {
   readonly strict: boolean;
   readonly keyScheme?: string;
   readonly model: string;
+  /** File name for error messages. */
+  readonly name?: string;
 }
 
 export function loadWeights(
@@ -42,7 +44,7 @@ export function loadWeights(
   const notes: string[] = [];
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    const ckpt = readCheckpoint(bytes);
+    const ckpt = readCheckpoint(bytes, { name: opts.name });
     format = ckpt.format;
     notes.push(...ckpt.notes);
     const sd = extractStateDict(ckpt);

@@ -6,3 +6,6 @@ export { readSafetensors, writeSafetensors, looksLikeSafetensors, type Safetenso
 export { bindWeights, formatBindReport, isIgnoredKey, type BindReport, type BindResult, type ExpectedParam, type BindableTensor } from './bind.js';
 export { readCheckpoint, extractStateDict, detectFormat, type StateDict } from './load.js';
 export { adaptStateDict, detectKeyScheme, KEY_SCHEMES, type AdaptResult, type KeyScheme } from './keymap.js';
+export { readTorchZip, readTorchLegacy } from './torch.js';
+export { readPaddle } from './paddle.js';
+export { unpickle } from './pickle.js';

@@ -23,14 +23,28 @@ export function detectFormat(bytes: Uint8Array): Checkpoint['format'] | undefine
   return undefined;
 }
 
+/** A tar archive ('ustar' at offset 257): how torch < 0.1.10 saved checkpoints. */
+function isTar(bytes: Uint8Array): boolean {
+  return bytes.length > 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar';
+}
+
 function describeStart(bytes: Uint8Array): string {
   const hex = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `${bytes.length} bytes starting ${hex || '(empty)'}`;
 }
 
-/** Reads any supported checkpoint. `name` is only used in messages. */
+/** Reads any supported checkpoint. `name` (a file name) only prefixes error messages. */
 export function readCheckpoint(bytes: Uint8Array, opts: { name?: string } = {}): Checkpoint {
-  const what = opts.name ? `'${opts.name}'` : 'checkpoint';
+  try {
+    return readAny(bytes, opts.name);
+  } catch (e) {
+    if (e instanceof CheckpointError && opts.name && !e.message.startsWith(`'${opts.name}'`)) e.message = `${opts.name}: ${e.message}`;
+    throw e;
+  }
+}
+
+function readAny(bytes: Uint8Array, name: string | undefined): Checkpoint {
+  const what = name ? `'${name}'` : 'checkpoint';
   const format = detectFormat(bytes);
   switch (format) {
     case 'safetensors': {
@@ -44,6 +58,9 @@ export function readCheckpoint(bytes: Uint8Array, opts: { name?: string } = {}):
     case 'paddle':
       return readPaddle(bytes);
     case undefined:
+      if (isTar(bytes)) {
+        throw new CheckpointError(`${what} is a tar archive: the torch < 0.1.10 checkpoint format, which is not supported; re-save it with a current torch`);
+      }
       throw new CheckpointError(
         `${what} is not a recognised checkpoint (${describeStart(bytes)}); expected safetensors (8-byte header length then '{'), ` +
           `a torch zip ('PK\\x03\\x04'), a legacy torch file or a .pdparams pickle (0x80 0x02..0x05)`,

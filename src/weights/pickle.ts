@@ -246,9 +246,7 @@ function allowList(): Map<string, unknown> {
       if (!(bytes instanceof Uint8Array)) throw new PickleError(`${core}.scalar: expected bytes, found ${describe(raw)}`);
       const dtype = numpyDType(dt);
       if (bytes.length !== ITEM_SIZE[dtype]) throw new PickleError(`${core}.scalar: ${dtype} needs ${ITEM_SIZE[dtype]} bytes, found ${bytes.length}`);
-      const v = decodeToFloat32(bytes, 0, 1, dtype, dt.byteOrder !== '>');
-      if (dtype === 'float64') return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, dt.byteOrder !== '>');
-      return v[0];
+      return scalarValue(bytes, dtype, dt.byteOrder !== '>');
     });
   }
   m.set('numpy.ndarray', new PyGlobal('numpy', 'ndarray'));
@@ -264,6 +262,21 @@ const ALLOWED = allowList();
 
 /** Python 2 module names used by old pickles -> Python 3 names (as pickle's fix_imports does). */
 const PY2_MODULES: Readonly<Record<string, string>> = { __builtin__: 'builtins', copy_reg: 'copyreg' };
+
+/** One numpy scalar at full precision (float64, int64 and friends are not squeezed through float32). */
+function scalarValue(bytes: Uint8Array, dtype: DType, le: boolean): number | bigint {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'float64': return v.getFloat64(0, le);
+    case 'int64': return toNumber(v.getBigInt64(0, le));
+    case 'uint64': return toNumber(v.getBigUint64(0, le));
+    case 'int32': return v.getInt32(0, le);
+    case 'uint32': return v.getUint32(0, le);
+    case 'complex64':
+    case 'complex128': throw new PickleError(`numpy complex scalars are not supported`);
+    default: return decodeToFloat32(bytes, 0, 1, dtype, le)[0];
+  }
+}
 
 function latin1Bytes(s: string, where: string): Uint8Array {
   const out = new Uint8Array(s.length);
@@ -327,7 +340,6 @@ export interface UnpickleOptions {
   readonly persistentLoad?: (pid: unknown) => unknown;
 }
 
-const MARK = Symbol('mark');
 const MAX_INT_BYTES = 1024;
 
 /** Reads one pickle. Returns the value and the offset just past its STOP opcode. */

@@ -32,15 +32,12 @@ export function flattenTree(
   let visited = 0;
 
   const join = (prefix: string, k: string) => (prefix === '' ? k : `${prefix}/${k}`);
-  const keyString = (k: unknown): string => {
+  const keyString = (k: unknown, depth = 0): string => {
     if (typeof k === 'string') return k;
     if (typeof k === 'number' || typeof k === 'bigint' || typeof k === 'boolean') return String(k);
     if (k === null) return 'None';
-    if (Array.isArray(k)) return k.map(keyString).join(',');
+    if (Array.isArray(k) && depth < 4) return k.map((x) => keyString(x, depth + 1)).join(',');
     throw new CheckpointError(`dict key ${describe(k)} cannot name a checkpoint entry`);
-  };
-  const put = (key: string, v: CheckpointValue) => {
-    others.set(key, v);
   };
 
   const walk = (x: unknown, key: string, depth: number): void => {
@@ -48,8 +45,8 @@ export function flattenTree(
       throw new CheckpointError(`checkpoint object graph is too large (more than ${maxNodes} values, shared references included)`);
     }
     if (depth > MAX_DEPTH) throw new CheckpointError(`checkpoint nesting deeper than ${MAX_DEPTH} levels at '${key}'`);
-    if (x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') return put(key, x);
-    if (typeof x === 'bigint') return put(key, x.toString());
+    if (x === null || typeof x === 'number' || typeof x === 'string' || typeof x === 'boolean') return void others.set(key, x);
+    if (typeof x === 'bigint') return void others.set(key, x.toString());
     const t = toTensor(x, key);
     if (t) {
       if (tensors.has(key)) throw new CheckpointError(`two tensors flatten to the same key '${key}'`);

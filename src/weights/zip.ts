@@ -98,20 +98,34 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
   return entries;
 }
 
-let crcTable: Uint32Array | undefined;
+let crcTables: Uint32Array[] | undefined;
 
-/** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zip uses. */
+/**
+ * CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zip uses; slicing-by-8 (8 bytes per step).
+ * see: Kounavis & Berry, "A Systematic Approach to Building High Performance Software-based CRC Generators" (2005)
+ */
 export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
+  if (!crcTables) {
+    const t = Array.from({ length: 8 }, () => new Uint32Array(256));
     for (let i = 0; i < 256; i++) {
       let c = i;
       for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[i] = c >>> 0;
+      t[0][i] = c >>> 0;
     }
+    for (let i = 0; i < 256; i++) for (let k = 1; k < 8; k++) t[k][i] = (t[k - 1][i] >>> 8) ^ t[0][t[k - 1][i] & 0xff];
+    crcTables = t;
   }
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = crcTables;
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = crcTable[(c ^ data[i]) & 0xff] ^ (c >>> 8);
+  let i = 0;
+  const n = data.length;
+  for (; i + 8 <= n; i += 8) {
+    const a = c ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+    const b = data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24);
+    c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^
+      t3[b & 0xff] ^ t2[(b >>> 8) & 0xff] ^ t1[(b >>> 16) & 0xff] ^ t0[b >>> 24];
+  }
+  for (; i < n; i++) c = t0[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 

@@ -30,9 +30,62 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Models run in the page: name, batch, input size. */
+const MODELS = [
+  ['resnet20', 2, 32],
+  ['resnet18d', 1, 64],
+] as const;
+
+/**
+ * The page: imports the bundle as any site would and exposes `runModels`, which runs each model on
+ * 'webgpu' and on 'reference' with the same seeded weights and input and returns the errors.
+ */
+const PAGE = `<!doctype html>
+<meta charset="utf-8">
+<title>resnet-ts on WebGPU</title>
+<script type="module">
+import { createModel, mulberry32, Tensor } from './resnet-ts.js';
+
+window.runModels = async (models) => {
+  if (!navigator.gpu) return { unavailable: 'navigator.gpu is missing in the page' };
+  if (!(await navigator.gpu.requestAdapter())) return { unavailable: 'navigator.gpu.requestAdapter() returned null' };
+  const runs = [];
+  let adapter = '';
+  for (const [model, batch, size] of models) {
+    const rand = mulberry32(batch * 1000 + size);
+    const input = new Tensor(new Float32Array(batch * 3 * size * size).map(() => rand() * 2 - 1), [batch, 3, size, size]);
+    const gpu = await createModel(model, { seed: 1, backend: 'webgpu' });
+    const ref = await createModel(model, { seed: 1, backend: 'reference' });
+    adapter = gpu.backend.adapter;
+    let t = performance.now();
+    const got = await gpu.forward(input);
+    const webgpuMs = performance.now() - t;
+    t = performance.now();
+    const want = await ref.forward(input);
+    const referenceMs = performance.now() - t;
+    let maxAbs = 0;
+    let maxRef = 0;
+    for (let i = 0; i < want.data.length; i++) {
+      const d = Math.abs(got.data[i] - want.data[i]);
+      maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
+      maxRef = Math.max(maxRef, Math.abs(want.data[i]));
+    }
+    gpu.dispose();
+    runs.push({ model, shape: got.shape, refShape: want.shape, maxAbs, maxRef, webgpuMs, referenceMs });
+  }
+  // 'auto' takes the page's adapter, or says why it passed it over.
+  const auto = await createModel('resnet20', { seed: 1, backend: 'auto' });
+  const passedOver = auto.backendChoice.passedOver.find((p) => p.name === 'webgpu');
+  const autoChoice = { backend: auto.backend.name, reason: auto.backendChoice.reason, webgpuPassedOver: passedOver ? passedOver.reason : '' };
+  return { adapter, runs, autoChoice };
+};
+</script>
+`;
+
 interface PageResult {
   readonly unavailable?: string;
   readonly adapter?: string;
+  readonly autoChoice?: { backend: string; reason: string; webgpuPassedOver: string };
   readonly runs?: { model: string; shape: number[]; refShape: number[]; maxAbs: number; maxRef: number; webgpuMs: number; referenceMs: number }[];
 }
 
@@ -54,7 +107,7 @@ it('runs resnet20 and resnet18d through the browser bundle on WebGPU in headless
   const bundle: string = await buildBrowserBundle({ outdir: join(work, 'bundle') });
 
   const files: Record<string, { type: string; body: Buffer | string }> = {
-    '/': { type: 'text/html', body: '<!doctype html><meta charset="utf-8"><title>resnet-ts webgpu</title>' },
+    '/': { type: 'text/html', body: PAGE },
     '/resnet-ts.js': { type: 'text/javascript', body: readFileSync(bundle) },
   };
   const server: Server = createServer((req, res) => {
@@ -77,40 +130,9 @@ it('runs resnet20 and resnet18d through the browser bundle on WebGPU in headless
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`http://127.0.0.1:${port}/`);
 
-  const result: PageResult = await page.evaluate(async () => {
-    const nav = navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } };
-    if (!nav.gpu) return { unavailable: 'navigator.gpu is missing in the page' };
-    if (!(await nav.gpu.requestAdapter())) return { unavailable: 'navigator.gpu.requestAdapter() returned null' };
-    // The bundle, loaded as the page would load it. (A string so TypeScript does not resolve it.)
-    const url = '/resnet-ts.js';
-    const lib = await import(url);
-    const runs = [];
-    let adapter = '';
-    for (const [model, batch, size] of [['resnet20', 2, 32], ['resnet18d', 1, 64]] as const) {
-      const rand = lib.mulberry32(batch * 1000 + size);
-      const data = new Float32Array(batch * 3 * size * size).map(() => rand() * 2 - 1);
-      const input = new lib.Tensor(data, [batch, 3, size, size]);
-      const gpu = await lib.createModel(model, { seed: 1, backend: 'webgpu' });
-      const ref = await lib.createModel(model, { seed: 1, backend: 'reference' });
-      adapter = gpu.backend.adapter;
-      let t = performance.now();
-      const got = await gpu.forward(input);
-      const webgpuMs = performance.now() - t;
-      t = performance.now();
-      const want = await ref.forward(input);
-      const referenceMs = performance.now() - t;
-      let maxAbs = 0;
-      let maxRef = 0;
-      for (let i = 0; i < want.data.length; i++) {
-        const d = Math.abs(got.data[i] - want.data[i]);
-        maxAbs = Number.isNaN(d) ? Infinity : Math.max(maxAbs, d);
-        maxRef = Math.max(maxRef, Math.abs(want.data[i]));
-      }
-      gpu.dispose();
-      runs.push({ model, shape: got.shape, refShape: want.shape, maxAbs, maxRef, webgpuMs, referenceMs });
-    }
-    return { adapter, runs };
-  });
+  await page.waitForFunction('window.runModels !== undefined', undefined, { timeout: 60_000 });
+  // A string, so that vitest's transform never touches code that runs in the page.
+  const result = (await page.evaluate(`window.runModels(${JSON.stringify(MODELS)})`)) as PageResult;
 
   expect(errors).toEqual([]);
   if (result.unavailable) return skipOrFail(result.unavailable);
@@ -118,7 +140,9 @@ it('runs resnet20 and resnet18d through the browser bundle on WebGPU in headless
     `browser WebGPU adapter: ${result.adapter}\n` +
       result.runs!.map((r) => `  ${r.model}: max|diff| ${r.maxAbs.toExponential(2)} of max|ref| ${r.maxRef.toFixed(3)}; webgpu ${r.webgpuMs.toFixed(0)} ms, reference ${r.referenceMs.toFixed(0)} ms`).join('\n'),
   );
-  expect(result.runs).toHaveLength(2);
+  expect(result.runs).toHaveLength(MODELS.length);
+  const auto = result.autoChoice!;
+  if (auto.backend !== 'webgpu') expect(auto.webgpuPassedOver, `auto chose ${auto.backend}: ${auto.reason}`).toMatch(/\w/);
   for (const r of result.runs!) {
     expect(r.shape, r.model).toEqual(r.refShape);
     expect(r.maxRef, r.model).toBeGreaterThan(0);

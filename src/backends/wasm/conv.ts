@@ -80,8 +80,7 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
 /** Scratch bytes the conv needs for this kernel set (im2col block or Winograd V/M block). */
 export function convScratchBytes(k: KernelExports, c: ConvGeometry): number {
   if (convMethod(c) === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
-  const depth = c.kernel[0] * c.kernel[1] * c.inChannels; // an im2col row holds every group's part
-  return k.conv_block_rows(depth) * depth * 4;
+  return k.conv_scratch_bytes(c.kernel[0], c.kernel[1], c.inChannels, c.groups);
 }
 
 /** Where a conv's tensors live (byte addresses in wasm memory; residual 0 when none). */

@@ -2,7 +2,8 @@
 /**
  * The WebGPU backend: compiles the fused graph (../fuse.ts) into one compute dispatch per fused node.
  *
- * - compile: weights packed and uploaded once, kernels built (kernels.ts);
+ * - compile: weights packed and uploaded once, kernels built (kernels.ts); convs run as a
+ *   workgroup-tiled implicit GEMM on GPUs and a barrier-free register-tiled one on CPU adapters;
  * - first run at an input shape: a plan is made and kept (up to PLAN_CACHE per executable): every
  *   size from src/shape.ts, pipelines taken from the device-wide cache (pipelines.ts), intermediate
  *   values placed in shared buffers by a liveness plan (plan.ts), bind groups created;
@@ -31,12 +32,18 @@ export interface WebGPUAvailability {
   readonly reason: string;
   /** The adapter, in words (vendor / architecture / description). */
   readonly adapter?: string;
+  /**
+   * The adapter runs on the CPU (SwiftShader, lavapipe, WARP): it works, but WebAssembly SIMD is
+   * likely faster, which 'auto' may weigh.
+   */
+  readonly software?: boolean;
 }
 
 /** Whether this runtime has a WebGPU adapter, and why not. Probes once per process. */
 export async function webgpuAvailability(): Promise<WebGPUAvailability> {
   const p = await probeGpu();
-  return p.adapter ? { ok: true, reason: p.reason, adapter: describeAdapter(p.adapter) } : { ok: false, reason: p.reason };
+  if (!p.adapter) return { ok: false, reason: p.reason };
+  return { ok: true, reason: p.reason, adapter: describeAdapter(p.adapter), software: isCpuAdapter(p.adapter) };
 }
 
 export interface WebGPUBackend extends Backend {
@@ -65,15 +72,15 @@ export function isCpuAdapter(adapter: GPUAdapter): boolean {
 
 /** Requests an adapter and a device; throws with the reason when there is none. */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
-  let adapter: GPUAdapter | undefined;
-  if (opts.gpu) {
-    adapter = (await opts.gpu.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
-    if (!adapter) throw new Error('webgpu: the given GPU object returned no adapter');
-  } else {
+  // A fresh adapter per backend: an adapter gives one device only ("consumed" afterwards).
+  let gpu = opts.gpu;
+  if (!gpu) {
     const probe = await probeGpu();
-    if (!probe.adapter) throw new Error(`webgpu: no adapter: ${probe.reason}`);
-    adapter = probe.adapter;
+    if (!probe.gpu) throw new Error(`webgpu: no adapter: ${probe.reason}`);
+    gpu = probe.gpu;
   }
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error(`webgpu: requestAdapter() returned no adapter${opts.gpu ? ' from the given GPU object' : ''}`);
   // Large inputs (224x224 at big batches) need more than the default 128 MiB per binding.
   const device = await adapter.requestDevice({
     label: 'resnet-ts',
@@ -97,9 +104,12 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     async compile(graph: Graph, weights: WeightMap): Promise<Executable> {
       if (state.lost) throw new Error(`webgpu: the device was lost (${state.lost})`);
       const fused = fuseGraph(graph, weights);
+      device.pushErrorScope('out-of-memory');
       device.pushErrorScope('validation');
       const kernels = fused.nodes.map((n) => createKernel(device, n, convKernel));
-      const error = await device.popErrorScope();
+      const validation = await device.popErrorScope();
+      const oom = await device.popErrorScope();
+      const error = validation ?? oom;
       if (error) {
         kernels.forEach((k) => k.dispose());
         throw new Error(`webgpu: uploading the weights of ${graph.name} failed: ${error.message}`);

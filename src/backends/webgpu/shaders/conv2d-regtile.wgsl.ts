@@ -5,9 +5,10 @@
  * Same GEMM view as conv2d-tiled.wgsl.ts (m = output pixel, n = output channel of group g,
  * k = (ci, ky, kx)), but each invocation owns a 4 x 8 tile (4 pixels x 8 channels, the channels
  * as two vec4s) and reads x and w straight from storage: no workgroup memory and no
- * barrier. This is the branch for CPU adapters (SwiftShader, lavapipe, WARP), where a barrier
- * costs a coroutine switch per 4 invocations and the CPU caches already give the reuse that
- * workgroup tiles give a GPU. Every size is a uniform, so one pipeline serves all convs: on a CPU
+ * barrier. This is the branch for CPU adapters (SwiftShader, lavapipe, WARP), where barriers
+ * are expensive (SwiftShader runs the invocations of a workgroup as coroutines that switch at
+ * each one) and the CPU caches already give the reuse that workgroup tiles give a GPU. Measured
+ * on SwiftShader: ResNet-18 at 64x64, batch 4 took 27 s with the tiled kernel, 2-4 s with this. Every size is a uniform, so one pipeline serves all convs: on a CPU
  * JIT the pipeline compile, not the arithmetic, dominates small models.
  *
  * w is packed at compile time as [groups][K][ceil(COUT_G / 8) * 2] vec4s, zero-padded channels.
@@ -46,7 +47,7 @@ const RESIDUAL = 2u;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;         // NCHW [N, inC, inH, inW]
-@group(0) @binding(2) var<storage, read> w: array<vec4f>;       // [groups, K, nBlocks]
+@group(0) @binding(2) var<storage, read> w: array<vec4f>;       // [groups, K, nBlocks, 2]
 @group(0) @binding(3) var<storage, read> bias: array<f32>;      // [outC]
 @group(0) @binding(4) var<storage, read> residual: array<f32>;  // like y (bias again when unused)
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;   // NCHW [N, outC, outH, outW]

@@ -2,7 +2,7 @@
  * Convolution as a tiled implicit GEMM, with the whole epilogue fused:
  *   y = relu?(conv(x, w) + bias + residual?)
  *
- * GEMM view of group g (one workgroup row of the grid per group, `workgroup_id.z`):
+ * GEMM view of group g (one layer of the grid per group, `workgroup_id.z`):
  *   C[m, n] = sum_k A[m, k] * B[k, n]
  *   m = (batch, oy, ox), the output pixels          M = N * outH * outW
  *   n = output channel inside the group             COUT_G
@@ -55,6 +55,11 @@ override TILE_N: u32 = TPN * WG_N;
 override THREADS: u32 = WG_M * WG_N;
 override TILE_A_LEN: u32 = TK * TILE_M;
 override TILE_B_LEN: u32 = TK * TILE_N;
+// Gathering the A tile: each thread fills the same ROWS (pixels) at every k step, so their
+// windows are worked out once. With fewer threads than rows (WG_N < 4) a thread takes up to 4
+// rows, THREADS apart, at every k of the step; otherwise one row at every K_STRIDE-th k.
+override ROWS: u32 = max(1u, TILE_M / THREADS);
+override K_STRIDE: u32 = max(1u, THREADS / TILE_M);
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;         // NCHW [N, CIN, inH, inW]
@@ -66,26 +71,36 @@ override TILE_B_LEN: u32 = TK * TILE_N;
 var<workgroup> tileA: array<f32, TILE_A_LEN>;  // [TK][TILE_M]
 var<workgroup> tileB: array<f32, TILE_B_LEN>;  // [TK][TILE_N]
 
-// A[m, k] of group g: one input tap, or 0 outside the input (padding) or the matrix.
-fn loadA(m: u32, k: u32, g: u32) -> f32 {
-  if (m >= p.M || k >= K) {
-    return 0.0;
-  }
+/** Where the window of output pixel m starts: offset of its image's channel g * CIN_G, top, left. */
+struct Window {
+  base: u32,
+  y0: i32,
+  x0: i32,
+  valid: bool,  // m < M
+}
+
+fn window(m: u32, g: u32) -> Window {
   let outHW = p.outH * p.outW;
   let b = m / outHW;
   let pix = m % outHW;
-  let oy = pix / p.outW;
-  let ox = pix % p.outW;
+  let y0 = i32((pix / p.outW) * SH) - i32(PAD_T);
+  let x0 = i32((pix % p.outW) * SW) - i32(PAD_L);
+  return Window((b * CIN + g * CIN_G) * p.inH * p.inW, y0, x0, m < p.M);
+}
+
+/** A[m, k]: tap k = (ci, ky, kx) of a pixel's window, 0 in the padding or past M or K. */
+fn loadA(win: Window, k: u32) -> f32 {
+  if (!win.valid || k >= K) {
+    return 0.0;
+  }
   let ci = k / (KH * KW);
   let tap = k % (KH * KW);
-  let ky = tap / KW;
-  let kx = tap % KW;
-  let iy = i32(oy * SH + ky * DH) - i32(PAD_T);
-  let ix = i32(ox * SW + kx * DW) - i32(PAD_L);
+  let iy = win.y0 + i32((tap / KW) * DH);
+  let ix = win.x0 + i32((tap % KW) * DW);
   if (iy < 0 || iy >= i32(p.inH) || ix < 0 || ix >= i32(p.inW)) {
     return 0.0;
   }
-  return x[((b * CIN + g * CIN_G + ci) * p.inH + u32(iy)) * p.inW + u32(ix)];
+  return x[win.base + (ci * p.inH + u32(iy)) * p.inW + u32(ix)];
 }
 
 @compute @workgroup_size(WG_M, WG_N)
@@ -99,9 +114,19 @@ fn main(
   let n0 = wid.y * TILE_N;
   var acc: array<array<f32, TPN>, TPM>;
 
+  // The A-tile rows this thread gathers, and the k offsets inside a step it gathers them at.
+  let row0 = lidx % TILE_M;
+  let kStart = lidx / TILE_M;
+  var windows: array<Window, 4>;
+  for (var r = 0u; r < ROWS; r++) {
+    windows[r] = window(m0 + row0 + r * THREADS, g);
+  }
+
   for (var k0 = 0u; k0 < K; k0 += TK) {
-    for (var e = lidx; e < TILE_A_LEN; e += THREADS) {
-      tileA[e] = loadA(m0 + e % TILE_M, k0 + e / TILE_M, g);
+    for (var r = 0u; r < ROWS; r++) {
+      for (var kk = kStart; kk < TK; kk += K_STRIDE) {
+        tileA[kk * TILE_M + row0 + r * THREADS] = loadA(windows[r], k0 + kk);
+      }
     }
     for (var e = lidx; e < TILE_B_LEN; e += THREADS) {
       let k = k0 + e / TILE_N;
