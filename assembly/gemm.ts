@@ -321,6 +321,9 @@ export function f32_gemm(
 /** Bytes of A one GEMM block keeps in L2 (Zen 4 has 1 MiB; leave room for the panel and C). */
 const BLOCK_BYTES: i32 = 256 * 1024;
 
+/** Groups whose part of the im2col rows one block is sized for (measured: 4 is as fast as all). */
+const GROUPS_PER_BLOCK: i32 = 4;
+
 /** Rows of A per block for depth k: a multiple of MR, at least MR. */
 function blockRows(k: i32): i32 {
   const rows = BLOCK_BYTES / (k << 2);
@@ -336,10 +339,7 @@ function blockRows(k: i32): i32 {
   return blockRows(kh * kw * (cin / groups) * min(groups, GROUPS_PER_BLOCK));
 }
 
-/** Groups whose part of the im2col rows one block is sized for (measured: 4 is as fast as all). */
-const GROUPS_PER_BLOCK: i32 = 4;
-
-/** Scratch bytes conv2d_nhwc needs: one block of im2col rows (a direct 1x1 conv uses none). */
+/** Scratch bytes conv2d_nhwc needs: one block of im2col rows (a direct 1x1 conv leaves it unused). */
 export function conv_scratch_bytes(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
   return convBlockRows(kh, kw, cin, groups) * kh * kw * cin * 4;
 }

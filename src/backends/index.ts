@@ -31,8 +31,26 @@ async function load(name: BackendName): Promise<Backend> {
   }
 }
 
-/** Resolves a backend name, 'auto' (webgpu, else wasm, else reference) or a Backend object. */
-export async function selectBackend(choice: BackendChoice | Backend = DEFAULT_BACKEND): Promise<BackendSelection> {
+/** What 'auto' learns about WebGPU (see webgpu/index.ts `webgpuAvailability`). */
+export interface GpuProbe {
+  readonly ok: boolean;
+  readonly reason: string;
+  readonly adapter?: string;
+  /** A CPU (software) adapter such as SwiftShader or lavapipe. */
+  readonly software?: boolean;
+}
+
+async function probeWebGPU(): Promise<GpuProbe> {
+  return (await import('./webgpu/index.js')).webgpuAvailability();
+}
+
+/**
+ * Resolves a backend name, 'auto' or a Backend object. 'auto' takes WebGPU on a hardware adapter,
+ * else wasm, else reference, and records why each one before it was passed over. A software
+ * adapter (SwiftShader, lavapipe) is passed over: it runs on the CPU, slower than wasm SIMD; name
+ * 'webgpu' to use it anyway.
+ */
+export async function selectBackend(choice: BackendChoice | Backend = DEFAULT_BACKEND, probe: () => Promise<GpuProbe> = probeWebGPU): Promise<BackendSelection> {
   if (typeof choice === 'object') return { backend: choice, reason: 'given by the caller', passedOver: [] };
   if (choice !== 'auto') {
     if (!BACKEND_NAMES.includes(choice)) {
@@ -41,9 +59,10 @@ export async function selectBackend(choice: BackendChoice | Backend = DEFAULT_BA
     return { backend: await load(choice), reason: choice === DEFAULT_BACKEND ? 'the default backend' : 'asked for by name', passedOver: [] };
   }
   const passedOver: { name: BackendName; reason: string }[] = [];
-  const { webgpuAvailability } = await import('./webgpu/index.js');
-  const gpu = await webgpuAvailability();
-  if (gpu.ok) {
+  const gpu = await probe();
+  if (gpu.ok && gpu.software) {
+    passedOver.push({ name: 'webgpu', reason: `only a software adapter (${gpu.adapter ?? 'unknown'}), which runs on the CPU and is slower than wasm SIMD; use --backend webgpu to run on it anyway` });
+  } else if (gpu.ok) {
     try {
       return { backend: await load('webgpu'), reason: `auto: a WebGPU adapter is available (${gpu.adapter ?? 'unknown adapter'})`, passedOver };
     } catch (e) {
