@@ -138,6 +138,14 @@ describe('weights: akamaster CIFAR ResNets (legacy torch stream)', () => {
 });
 
 describe('weights: format detection by content, not by name', () => {
+  it('the MLPerf Tiny ResNet-8 files (Keras .h5, TFLite) are named as formats we do not read', () => {
+    if (!sharedAvailable('weights/mlperf-tiny-resnet8/pretrainedResnet.h5')) return;
+    for (const f of readdirSync(sharedPath('weights/mlperf-tiny-resnet8')).filter((n) => /\.(h5|tflite)$/.test(n))) {
+      const bytes = new Uint8Array(readShared(`weights/mlperf-tiny-resnet8/${f}`));
+      const kind = f.endsWith('.h5') ? /an HDF5 file \(a Keras \.h5 model\), which this library does not read/ : /a TensorFlow Lite flatbuffer/;
+      expect(() => readCheckpoint(bytes, { name: f }), f).toThrow(kind);
+    }
+  });
   it('unknown bytes name what was expected; old tar checkpoints are recognised', () => {
     expect(() => readCheckpoint(new TextEncoder().encode('hello world'), { name: 'model.pth' })).toThrow(
       /'model.pth' is not a recognised checkpoint \(11 bytes starting 68 65 6c 6c 6f 20 77 6f\); expected safetensors/,

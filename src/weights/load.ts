@@ -28,6 +28,14 @@ function isTar(bytes: Uint8Array): boolean {
   return bytes.length > 262 && String.fromCharCode(...bytes.subarray(257, 262)) === 'ustar';
 }
 
+/** Weight formats of other frameworks, named so that the error says what the file is. */
+function otherFormat(bytes: Uint8Array): string | undefined {
+  const ascii = (from: number, to: number) => String.fromCharCode(...bytes.subarray(from, to));
+  if (bytes.length >= 8 && bytes[0] === 0x89 && ascii(1, 4) === 'HDF') return 'an HDF5 file (a Keras .h5 model)';
+  if (bytes.length >= 8 && ascii(4, 8) === 'TFL3') return 'a TensorFlow Lite flatbuffer (.tflite)';
+  return undefined;
+}
+
 function describeStart(bytes: Uint8Array): string {
   const hex = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ');
   return `${bytes.length} bytes starting ${hex || '(empty)'}`;
@@ -60,6 +68,9 @@ function readAny(bytes: Uint8Array, name: string | undefined): Checkpoint {
     case undefined:
       if (isTar(bytes)) {
         throw new CheckpointError(`${what} is a tar archive: the torch < 0.1.10 checkpoint format, which is not supported; re-save it with a current torch`);
+      }
+      if (otherFormat(bytes)) {
+        throw new CheckpointError(`${what} is ${otherFormat(bytes)}, which this library does not read; supported: safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams`);
       }
       throw new CheckpointError(
         `${what} is not a recognised checkpoint (${describeStart(bytes)}); expected safetensors (8-byte header length then '{'), ` +
