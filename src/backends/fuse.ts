@@ -4,28 +4,16 @@
  * `relu(conv(x) * 1 + bias + residual)`. The reference backend never uses this: it runs the graph
  * as written. see: XNNPACK's packed weights ("bias first") and onnxruntime's ConvAddRelu fusion.
  */
-import type { Graph, GraphNode } from '../graph.js';
+import type { ConvNode, Graph, GraphNode } from '../graph.js';
 import { nodeInputs } from '../graph.js';
-import type { Pads4, Pair } from '../shape.js';
 import { shapeToString, type Tensor } from '../tensor.js';
 import type { WeightMap } from './backend.js';
 
-/** conv + folded BN + optional residual add + optional ReLU. */
-export interface FusedConv {
-  readonly op: 'conv';
-  readonly name: string;
-  readonly input: string;
-  readonly output: string;
+/** conv + folded BN + optional residual add + optional ReLU: the conv's geometry, weights made concrete. */
+export interface FusedConv extends Omit<ConvNode, 'params'> {
   /** A value of the conv's output shape added before the ReLU. */
   readonly residual?: string;
   readonly relu: boolean;
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernel: Pair;
-  readonly stride: Pair;
-  readonly pads: Pads4;
-  readonly dilation: Pair;
-  readonly groups: number;
   /** OIHW [outChannels, inChannels / groups, kh, kw], BN folded in. */
   readonly weight: Float32Array;
   /** [outChannels]; zeros when the conv had no bias and no BN followed. */
