@@ -9,7 +9,7 @@ import { instantiateKernels, loadKernelModule } from '../src/backends/wasm/kerne
 import { getModelConfig } from '../src/models/config.ts';
 import { buildResNet } from '../src/models/resnet.ts';
 import { seededWeights } from '../src/models/init.ts';
-import { measure, randomFloats } from './lib.mjs';
+import { measure, probeGflops, randomFloats } from './lib.mjs';
 
 /** Distinct convs of a model (by geometry and input size), with how often each occurs. */
 export function distinctConvs(model, batch = 1, size = 224) {
@@ -39,8 +39,8 @@ export function convMacs({ node: n, outShape }) {
   return b * o * h * w * (n.inChannels / n.groups) * n.kernel[0] * n.kernel[1];
 }
 
-/** Runs every distinct conv of `models`; peak is the probe's GFLOP/s. */
-export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batch = 1, time = 400, peak, kernelOptions = {}, log = console.log } = {}) {
+/** Runs every distinct conv of `models`; each row's % of peak uses a probe taken just before it. */
+export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batch = 1, time = 400, kernelOptions = {}, log = console.log } = {}) {
   const { module } = await loadKernelModule(kernelOptions);
   const rows = [];
   const seen = new Set();
@@ -73,15 +73,17 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
       if (buf.residual) f32.set(randomFloats(outFloats, 2), buf.residual / 4);
       packConv(f32.subarray(buf.packed / 4, buf.packed / 4 + convPackedFloats(n)), n, n.weight, n.bias);
       f32.set(n.bias, buf.bias / 4);
+      // The peak is probed again right before each layer: this machine's speed drifts over minutes.
+      const localPeak = probeGflops(k);
       const t = await measure(label, () => runConv(k, n, conv.inShape, conv.outShape, buf), { time, iterations: 5 });
       const macs = convMacs(conv);
       const gflops = (2 * macs) / (t.cpu.median / 1e3) / 1e9;
       const row = {
         model, layer: conv.name, shape: label, method: convMethod(n), count: conv.count,
-        mflop: (2 * macs) / 1e6, cpuMs: t.cpu.median, wallMs: t.wall.median, gflops, peakPct: peak ? (100 * gflops) / peak : undefined,
+        mflop: (2 * macs) / 1e6, cpuMs: t.cpu.median, wallMs: t.wall.median, gflops, peakGflops: localPeak, peakPct: (100 * gflops) / localPeak,
       };
       rows.push(row);
-      log(`${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  cpu ${row.cpuMs.toFixed(3).padStart(8)} ms  wall ${row.wallMs.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s${peak ? `  ${row.peakPct.toFixed(0).padStart(4)}%` : ''}`);
+      log(`${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  cpu ${row.cpuMs.toFixed(3).padStart(8)} ms  wall ${row.wallMs.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s  ${row.peakPct.toFixed(0).padStart(4)}% of ${localPeak.toFixed(1)}`);
     }
   }
   return rows;

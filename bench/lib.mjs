@@ -48,21 +48,50 @@ export async function measure(name, fn, { time = 0, iterations = 10, warmup = 1 
 }
 
 /**
+ * Times several tasks in interleaved rounds: each round runs every task once, in order, under
+ * tinybench (CPU clock, wall time recorded around each call), after `warmup` untimed runs of each.
+ * On a machine whose speed drifts (a shared host), tasks compared this way see the same drift.
+ * Returns, per task, { wall, cpu } summaries in ms.
+ */
+export async function measureInterleaved(tasks, { rounds = 10, warmup = 2 } = {}) {
+  const walls = tasks.map(() => []);
+  const cpus = tasks.map(() => []);
+  for (const t of tasks) for (let i = 0; i < warmup; i++) await t.fn();
+  for (let r = 0; r < rounds; r++) {
+    const bench = new Bench({ time: 0, iterations: 1, warmup: false, retainSamples: true, throws: true, timestampProvider: cpuClock });
+    tasks.forEach((t, i) =>
+      bench.add(t.name, async () => {
+        const t0 = performance.now();
+        await t.fn();
+        walls[i].push(performance.now() - t0);
+      }),
+    );
+    await bench.run();
+    bench.tasks.forEach((task, i) => cpus[i].push(...(task.result.latency.samples ?? [])));
+  }
+  return tasks.map((_, i) => ({ wall: summarize(walls[i]), cpu: summarize(cpus[i]) }));
+}
+
+/**
  * The f32x4 peak of this engine on this machine: 12 independent multiply-add chains in registers
  * (assembly/probe.ts), best of a few runs on CPU time. Returns GFLOP/s and the kernel variant.
  */
 export async function peakProbe(opts = {}) {
   const { module, variant } = await loadKernelModule(opts);
   const k = await instantiateKernels(module);
-  const iters = 5_000_000;
-  k.peak_probe(iters, 1);
+  k.peak_probe(1_000_000, 1);
+  return { gflops: probeGflops(k, 5_000_000, 7), variant };
+}
+
+/** The probe on a kernel instance: best GFLOP/s (CPU time) of `repeats` runs of `iters` steps. */
+export function probeGflops(k, iters = 2_000_000, repeats = 5) {
   let best = 0;
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < repeats; r++) {
     const t0 = cpuClock.fn();
     k.peak_probe(iters, 1 + r);
     best = Math.max(best, k.peak_probe_flops(iters) / ((cpuClock.fn() - t0) / 1e3) / 1e9);
   }
-  return { gflops: best, variant };
+  return best;
 }
 
 /** Uniform [-1, 1) floats from a seed. */

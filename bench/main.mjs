@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runLayers } from './layers.mjs';
 import { machine, peakProbe } from './lib.mjs';
-import { modelSetup, runModel, runPeer } from './models.mjs';
+import { modelSetup, runModelRounds } from './models.mjs';
 
 const list = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
 
@@ -47,7 +47,7 @@ export async function main(argv) {
 
   if (suites.has('layers')) {
     console.log(`\nper-layer convs at ${size}x${size}, batch 1`);
-    report.layers = await runLayers({ models: list(values['layer-models']), batch: 1, time: layerTime, peak: peak.gflops, kernelOptions });
+    report.layers = await runLayers({ models: list(values['layer-models']), batch: 1, time: layerTime, kernelOptions });
   }
 
   if (suites.has('models') || suites.has('peers')) {
@@ -61,22 +61,16 @@ export async function main(argv) {
       }
     }
     report.models = [];
-    console.log('\nwhole models (ms: median wall / median CPU)');
+    console.log('\nwhole models, engines interleaved round by round (ms: median wall / median CPU)');
     for (const model of models) {
       for (const batch of batches) {
         const setup = modelSetup(model, batch, size);
-        const row = { model, batch, size, engines: [] };
+        const row = { model, batch, size };
         const show = (e) =>
           console.log(`${model.padEnd(16)} b${batch}  ${(e.variant ? `${e.engine} (${e.variant})` : e.engine).padEnd(30)} ` +
             (e.wallMedianMs === undefined ? e.note : `${e.wallMedianMs.toFixed(1).padStart(7)} / ${e.cpuMedianMs.toFixed(1).padStart(7)} ms  p90 ${e.wallP90Ms.toFixed(1)}  ${e.imagesPerSecond.toFixed(2)} img/s`));
-        if (suites.has('models')) {
-          row.engines.push(await runModel(setup, { runs, warmup, kernelOptions }));
-          show(row.engines.at(-1));
-        }
-        for (const name of peers?.PEERS ?? []) {
-          row.engines.push(await runPeer(peers, name, setup, { runs, warmup }));
-          show(row.engines.at(-1));
-        }
+        row.engines = await runModelRounds(setup, { peers, runs, warmup, kernelOptions, withOurs: suites.has('models') });
+        row.engines.forEach(show);
         report.models.push(row);
       }
     }
@@ -112,13 +106,14 @@ function toMarkdown(r) {
       '## Convolutions, batch 1 at 224x224',
       '',
       'GFLOP/s is 2 x the direct convolution\'s MACs over the median CPU time, so Winograd rows show an effective rate (they can pass 100% of peak).',
+      'The peak of each row is the probe run again just before it (the host\'s speed drifts over minutes).',
       'Each row runs the conv alone with the epilogue (bias, residual, ReLU) it has in the model; "x" is how often the shape occurs.',
       '',
-      '| model | first layer | shape (Cin x H x W -> Cout) | kernel | x | MFLOP | CPU ms | wall ms | GFLOP/s | % of peak |',
-      '|---|---|---|---|---:|---:|---:|---:|---:|---:|',
+      '| model | first layer | shape (Cin x H x W -> Cout) | kernel | x | MFLOP | CPU ms | wall ms | GFLOP/s | peak GFLOP/s | % of peak |',
+      '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const l of r.layers) {
-      lines.push(`| ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakPct, 0)}% |`);
+      lines.push(`| ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakGflops)} | ${f(l.peakPct, 0)}% |`);
     }
     lines.push('');
   }

@@ -1,12 +1,12 @@
 // Whole-model bench: one zoo model with seeded weights on the wasm backend and on the peers
-// (bench/peers createPeer), timed alike with tinybench (fixed iterations after warmup, wall and
-// CPU clocks): median and p90 ms, images/s, and our planned peak memory.
+// (bench/peers createPeer), timed alike with tinybench in interleaved rounds (wall and CPU clocks):
+// median and p90 ms, images/s, and our planned peak memory.
 import { createWasmBackend } from '../src/backends/wasm/index.ts';
 import { seededWeights } from '../src/models/init.ts';
 import { getModelConfig } from '../src/models/config.ts';
 import { buildResNet } from '../src/models/resnet.ts';
 import { Tensor } from '../src/tensor.ts';
-import { measure, randomFloats } from './lib.mjs';
+import { measureInterleaved, randomFloats } from './lib.mjs';
 
 /** Graph, seeded weights and a seeded input for (model, batch, size): shared with the peers. */
 export function modelSetup(model, batch, size) {
@@ -17,43 +17,44 @@ export function modelSetup(model, batch, size) {
   return { graph, weights, input };
 }
 
-/** Times our wasm backend on (graph, weights, input): `runs` timed runs after `warmup`. */
-export async function runModel({ graph, weights, input }, { runs = 10, warmup = 2, kernelOptions = {} } = {}) {
-  const exe = await createWasmBackend(kernelOptions).compile(graph, weights);
-  try {
-    const t = await measure(`${graph.name} wasm`, () => exe.run(input), { iterations: runs, warmup });
-    return { engine: 'resnet-ts wasm', variant: exe.variant, ...timing(t, input.shape[0]), memory: exe.memoryBytes(input.shape) };
-  } finally {
-    exe.dispose();
-  }
-}
-
 /**
- * Times a peer made by bench/peers (createPeer) with the same protocol and both clocks.
- * Returns null timings and the reason when the peer cannot be loaded.
+ * Times our wasm backend and the peers (bench/peers createPeer; `peers` is that module or
+ * undefined) on the same graph, weights and input, in interleaved rounds (one run of each engine
+ * per round, `runs` rounds after `warmup` runs each). A peer that cannot be loaded is reported
+ * with its reason and no timings.
  */
-export async function runPeer(peers, name, { graph, weights, input }, { runs = 10, warmup = 2 } = {}) {
-  let peer;
-  try {
-    peer = await peers.createPeer(name, graph, weights, input.shape);
-  } catch (e) {
-    return { engine: name, note: `unavailable: ${e instanceof Error ? e.message : e}` };
+export async function runModelRounds({ graph, weights, input }, { peers, runs = 10, warmup = 2, kernelOptions = {}, withOurs = true } = {}) {
+  const engines = [];
+  const failed = [];
+  if (withOurs) {
+    const exe = await createWasmBackend(kernelOptions).compile(graph, weights);
+    engines.push({ engine: 'resnet-ts wasm', variant: exe.variant, memory: exe.memoryBytes(input.shape), run: () => exe.run(input), dispose: () => exe.dispose() });
+  }
+  for (const name of peers?.PEERS ?? []) {
+    try {
+      const peer = await peers.createPeer(name, graph, weights, input.shape);
+      engines.push({ engine: name, note: peer.note, run: () => peer.run(input), dispose: () => peer.dispose() });
+    } catch (e) {
+      failed.push({ engine: name, note: `unavailable: ${e instanceof Error ? e.message : e}` });
+    }
   }
   try {
-    const t = await measure(`${graph.name} ${name}`, () => peer.run(input), { iterations: runs, warmup });
-    return { engine: name, note: peer.note, ...timing(t, input.shape[0]) };
+    const times = await measureInterleaved(engines.map((e) => ({ name: e.engine, fn: e.run })), { rounds: runs, warmup });
+    const batch = input.shape[0];
+    return [
+      ...engines.map((e, i) => ({
+        engine: e.engine,
+        ...(e.variant ? { variant: e.variant, memory: e.memory } : { note: e.note }),
+        wallMedianMs: times[i].wall.median,
+        wallP90Ms: times[i].wall.p90,
+        cpuMedianMs: times[i].cpu.median,
+        cpuP90Ms: times[i].cpu.p90,
+        imagesPerSecond: (batch * 1000) / times[i].wall.median,
+        runs: times[i].cpu.runs,
+      })),
+      ...failed,
+    ];
   } finally {
-    await peer.dispose();
+    for (const e of engines) await e.dispose();
   }
-}
-
-function timing(t, batch) {
-  return {
-    wallMedianMs: t.wall.median,
-    wallP90Ms: t.wall.p90,
-    cpuMedianMs: t.cpu.median,
-    cpuP90Ms: t.cpu.p90,
-    imagesPerSecond: (batch * 1000) / t.wall.median,
-    runs: t.cpu.runs,
-  };
 }
