@@ -42,8 +42,8 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 main(process.argv.slice(2)).catch((e: unknown) => {
-  const err = e as Error;
-  const known = err instanceof CliError || ['RangeError', 'TypeError'].includes(err.name) || err.constructor !== Error;
-  process.stderr.write(`resnet: error: ${known ? err.message : err.stack ?? String(err)}\n`);
+  const err = e instanceof Error ? e : new Error(String(e));
+  // One line that names the problem; the stack only when asked for (RESNET_DEBUG=1).
+  process.stderr.write(`resnet: error: ${process.env.RESNET_DEBUG ? err.stack ?? err.message : err.message}\n`);
   process.exitCode = err instanceof CliError ? err.exitCode : 1;
 });
