@@ -154,3 +154,13 @@ export function makeZip(
   const eocd = concat([u32le(0x06054b50), [0, 0], [0, 0], [0xff, 0xff], [0xff, 0xff], u32le(FULL), u32le(FULL), [0, 0]]);
   return concat([...locals, cd, z64eocd, locator, eocd]);
 }
+
+/** The error a function throws; fails the test when it throws nothing. */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Tensor } from '../src/tensor.js';
 import { bindWeights, CheckpointTensor, WeightsMismatchError } from '../src/weights/index.js';
+import { thrown } from './weights-fixtures.js';
 
 const t = (shape: number[]) => Tensor.zeros(shape);
 const expected = [
@@ -10,15 +11,6 @@ const expected = [
   { key: 'bn1.running_var', shape: [8], kind: 'buffer' as const },
   { key: 'fc.weight', shape: [10, 8], kind: 'param' as const },
 ];
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('bindWeights', () => {
   it('binds exactly the expected keys and ignores num_batches_tracked', () => {

@@ -5,18 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointError, PickleError, PickleGlobalError, readCheckpoint } from '../src/weights/index.js';
 import { NumpyArray, unpickle } from '../src/weights/pickle.js';
-import { concat, f32bytes, numpyArrayOps, P, pickle } from './weights-fixtures.js';
+import { concat, f32bytes, numpyArrayOps, P, pickle, thrown } from './weights-fixtures.js';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 describe('pickle: values', () => {
   it('protocol 0 (text opcodes)', () => {

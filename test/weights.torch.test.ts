@@ -6,18 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { CheckpointTensor, extractStateDict, readCheckpoint, TorchFormatError, ZipError, CheckpointError } from '../src/weights/index.js';
 import { crc32 } from '../src/weights/zip.js';
-import { concat, f32bytes, makeZip, P, pickle, torchTensorOps, u64le } from './weights-fixtures.js';
+import { concat, f32bytes, makeZip, P, pickle, torchTensorOps, u64le, thrown } from './weights-fixtures.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 /** data.pkl of {name: tensor} for the given tensor ops. */
 function dictPickle(items: [string, number[]][]): Uint8Array {
