@@ -8,21 +8,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import {
   conformanceCases,
-  findConformanceDir,
+  conformanceDirForTests,
   runCaseOn,
   runCaseOnReferenceOps,
   type CaseResult,
 } from './helpers/conformance.js';
 
-const dir = findConformanceDir();
+const dir = conformanceDirForTests('the reference backend');
 
-if (!dir) {
-  it('conformance data is present', () => {
-    const reason = 'shared/conformance not found (set RESNET_CONFORMANCE_DIR)';
-    if (process.env.CI) throw new Error(reason);
-    console.warn(`skipping the ONNX conformance cases: ${reason}`);
-  });
-} else {
+if (dir) {
   const cases = conformanceCases(dir);
   const summary: { id: string; path: string; maxAbs: number; ratio: number }[] = [];
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { wasmBackend } from '../src/backends/wasm/index.js';
-import { conformanceCases, findConformanceDir, runCaseOn } from './helpers/conformance.js';
+import { conformanceCases, conformanceDirForTests, runCaseOn } from './helpers/conformance.js';
 import { handCheckedCases } from './helpers/hand-cases.js';
 
 describe('hand-checked cases on wasm', () => {
@@ -18,14 +18,8 @@ describe('hand-checked cases on wasm', () => {
   }
 });
 
-const dir = findConformanceDir();
-if (!dir) {
-  it('conformance data is present', () => {
-    const reason = 'shared/conformance not found (set RESNET_CONFORMANCE_DIR)';
-    if (process.env.CI) throw new Error(reason);
-    console.warn(`skipping the ONNX conformance cases on wasm: ${reason}`);
-  });
-} else {
+const dir = conformanceDirForTests('wasm');
+if (dir) {
   const cases = conformanceCases(dir).filter((c) => c.toGraph);
   describe('ONNX conformance on wasm', () => {
     it('has the 63 graph-expressible cases', () => expect(cases).toHaveLength(63));

@@ -18,7 +18,7 @@ import type { Graph, GraphNode } from '../src/graph.js';
 import { graphParams, inferShapes } from '../src/graph.js';
 import { mulberry32 } from '../src/models/init.js';
 import { Tensor, sizeOf } from '../src/tensor.js';
-import { conformanceCases, findConformanceDir, runCaseOn } from './helpers/conformance.js';
+import { conformanceCases, conformanceDirForTests, runCaseOn } from './helpers/conformance.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -415,15 +415,8 @@ describe('webgpu vs reference on hand-built graphs', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('webgpu on the ONNX conformance cases', () => {
-  const dir = findConformanceDir();
-  if (!dir) {
-    it('conformance data is present', () => {
-      const reason = 'shared/conformance not found (set RESNET_CONFORMANCE_DIR)';
-      if (process.env.CI) throw new Error(reason);
-      console.warn(`skipping the ONNX conformance cases on webgpu: ${reason}`);
-    });
-    return;
-  }
+  const dir = conformanceDirForTests('webgpu');
+  if (!dir) return;
   const cases = conformanceCases(dir).filter((c) => c.toGraph);
   it('has graph-expressible cases to run', () => {
     expect(cases.length).toBeGreaterThan(40);

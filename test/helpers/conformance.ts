@@ -23,6 +23,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ndarray from 'ndarray';
+import { it } from 'vitest';
 import type { Backend } from '../../src/backends/backend.js';
 import {
   add,
@@ -152,6 +153,22 @@ export function findConformanceDir(): string | undefined {
     join(repoRoot, '..', 'shared', 'conformance'),
   ];
   return candidates.find((d): d is string => d !== undefined && existsSync(join(d, 'index.json')));
+}
+
+/**
+ * The conformance folder for a test file. When it is missing, registers one test that fails under
+ * CI and, on a developer's machine, warns that the cases on `where` were skipped.
+ */
+export function conformanceDirForTests(where: string): string | undefined {
+  const dir = findConformanceDir();
+  if (!dir) {
+    it('conformance data is present', () => {
+      const reason = 'shared/conformance not found (set RESNET_CONFORMANCE_DIR)';
+      if (process.env.CI) throw new Error(reason);
+      console.warn(`skipping the ONNX conformance cases on ${where}: ${reason}`);
+    });
+  }
+  return dir;
 }
 
 /** Reads a raw little-endian float32 file and checks its size against the shape. */
