@@ -51,7 +51,6 @@ ${BACKEND_HELP}
     const [h, w] = parseSize(values['input-size'], model.config.defaultInputSize);
     const rand = mulberry32(1);
     const input = new Tensor(Float32Array.from({ length: batch * 3 * h * w }, () => rand() * 2 - 1), [batch, 3, h, w]);
-    const macs = model.summary({ inputSize: [h, w], batch }).macs;
     if (!values.json) info(`${model.name} ${batch}x3x${h}x${w} on ${model.backend.name}: ${warmup} warm-up + ${runs} timed runs`);
     for (let i = 0; i < warmup; i++) await model.forward(input);
     const times: number[] = [];
@@ -61,7 +60,8 @@ ${BACKEND_HELP}
       times.push(performance.now() - t0);
     }
     const { median, p90 } = percentiles(times);
-    const mem = model.summary({ inputSize: [h, w], batch }).backendMemory;
+    // After the runs, so the compiled backend can report its memory plan too.
+    const { macs, backendMemory: mem } = model.summary({ inputSize: [h, w], batch });
     model.dispose();
     const result = {
       model: model.name,
