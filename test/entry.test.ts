@@ -2,7 +2,7 @@
  * The browser/worker entry point (src/index.ts) must reach no Node built-in and no package:
  * zero runtime dependencies. Walks every static and dynamic relative import from it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -29,6 +29,10 @@ function bareImports(entry: string): string[] {
 describe('entry points', () => {
   it('resnet-ts (src/index.ts) imports no Node built-in and no package', () => {
     expect(bareImports('index.ts')).toEqual([]);
+  });
+  it('the built `resnet` bin is executable, so `npx resnet` runs it', () => {
+    const bin = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).bin.resnet;
+    expect(statSync(new URL(`../${bin}`, import.meta.url)).mode & 0o111).not.toBe(0);
   });
   it('resnet-ts/node is where Node-only helpers live', () => {
     const nodeImports = bareImports('node.ts');
