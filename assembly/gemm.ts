@@ -4,16 +4,21 @@
 // columns are cut into panels of NR = 8; each panel is 8 bias floats followed by K rows of 8
 // weights (columns past the end are zero). A panel is (8 + 8K) floats.
 //
+// A block of rows of A is packed once into panels of MR rows (packA), so the microkernel reads
+// A at constant offsets from one pointer: with row pointers, V8 ran out of general registers and
+// recomputed the row addresses in the depth loop (measured here: 33 -> 40 GFLOP/s plain, 40 -> 54
+// relaxed on ResNet-50's 1x1 shapes).
+//
 // The microkernel computes an MR x 8 tile with 2*MR f32x4 accumulators named by tile position
 // (vacc{row}x{col4}). MR is 6 where relaxed SIMD gives a fused multiply-add (12 accumulators)
-// and 5 otherwise: mul + add needs a temporary register and 6 rows spill in V8 (measured here).
+// and 4 otherwise: mul + add needs a temporary register, and with 5 rows V8 issued all the
+// row broadcasts first and spilled accumulators (measured: 29 GFLOP/s at 5 rows, 40 at 4).
+// Two depth steps per iteration spilled too, in both builds (measured).
 
 /** Rows of the microkernel tile. */
-export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 5;
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 6 : 4;
 /** Columns of the microkernel tile and of a packed panel. */
 export const NR: i32 = 8;
-/** Whether the depth loop of the microkernel runs two k steps per iteration. */
-const UNROLL_K2: bool = !ASC_FEATURE_RELAXED_SIMD;
 
 /** acc + a * b; fused (one rounding or two, hardware's choice) in the relaxed build. */
 // @ts-ignore: decorator
@@ -50,34 +55,42 @@ const UNROLL_K2: bool = !ASC_FEATURE_RELAXED_SIMD;
 }
 
 /**
- * f32_gemm_MRx8__simd: one tile of C[mr x nc] = A[mr x K] * W + bias (+ R) (then ReLU), with
- * mr <= MR and nc <= 8 columns of one packed panel w. Strides are in bytes. Rows past mr alias
- * the last real row (XNNPACK's pattern), so they compute and store the same values again.
+ * Packs rows [mr x kc] of A (row stride ldaB bytes) into dst as kc groups of MR floats (row r of
+ * step k at dst[k * MR + r]), so the microkernel reads A at constant offsets from one pointer.
+ * Rows mr .. MR-1 repeat row mr-1: they compute that row's values again (see the stores).
+ * see: Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication" (packing A).
+ */
+function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
+  const kB = <usize>kc << 2;
+  for (let r = 0; r < MR; r++) {
+    const src = a + <usize>min(r, mr - 1) * ldaB;
+    let d = dst + (<usize>r << 2);
+    let k: usize = 0;
+    for (; k + 16 <= kB; k += 16) {
+      const v = v128.load(src + k);
+      v128.store32_lane(d, v, 0);
+      v128.store32_lane(d, v, 1, MR * 4);
+      v128.store32_lane(d, v, 2, MR * 8);
+      v128.store32_lane(d, v, 3, MR * 12);
+      d += MR * 16;
+    }
+    for (; k < kB; k += 4) {
+      store<f32>(d, load<f32>(src + k));
+      d += MR * 4;
+    }
+  }
+}
+
+/**
+ * f32_gemm_MRx8: one tile of C[mr x nc] = A[mr x K] * W + bias (+ R) (then ReLU), with mr <= MR
+ * and nc <= 8 columns of one packed panel w, from a packed A panel a (packA). Strides in bytes.
+ * Rows past mr alias the last real row (XNNPACK's pattern): packA repeated that row, so they
+ * compute and store the same values again.
  */
 function f32_gemm_MRx8(
-  mr: i32, nc: i32, kc: i32,
-  a: usize, lda: usize, w: usize,
+  mr: i32, nc: i32, kc: i32, a: usize, w: usize,
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
 ): void {
-  const a0 = a;
-  const c0 = c;
-  const r0 = r;
-  const a1 = mr > 1 ? a0 + lda : a0;
-  const c1 = mr > 1 ? c0 + ldc : c0;
-  const r1 = mr > 1 && r != 0 ? r0 + ldr : r0;
-  const a2 = mr > 2 ? a1 + lda : a1;
-  const c2 = mr > 2 ? c1 + ldc : c1;
-  const r2 = mr > 2 && r != 0 ? r1 + ldr : r1;
-  const a3 = mr > 3 ? a2 + lda : a2;
-  const c3 = mr > 3 ? c2 + ldc : c2;
-  const r3 = mr > 3 && r != 0 ? r2 + ldr : r2;
-  const a4 = mr > 4 ? a3 + lda : a3;
-  const c4 = mr > 4 ? c3 + ldc : c3;
-  const r4 = mr > 4 && r != 0 ? r3 + ldr : r3;
-  const a5 = mr > 5 ? a4 + lda : a4;
-  const c5 = mr > 5 ? c4 + ldc : c4;
-  const r5 = mr > 5 && r != 0 ? r4 + ldr : r4;
-
   let vacc0x0 = v128.load(w);
   let vacc0x4 = v128.load(w, 16);
   let vacc1x0 = vacc0x0, vacc1x4 = vacc0x4;
@@ -87,98 +100,79 @@ function f32_gemm_MRx8(
   let vacc5x0 = vacc0x0, vacc5x4 = vacc0x4;
   w += 32;
 
-  const kbytes = <usize>kc << 2;
-  let k: usize = 0;
-  // Two k steps per iteration in the plain build (10% faster here); the relaxed build's 12
-  // accumulators leave no registers for it and run one step at a time (measured).
-  if (UNROLL_K2) {
-    for (; k + 8 <= kbytes; k += 8) {
-      const vb0k0 = v128.load(w);
-      const vb4k0 = v128.load(w, 16);
-      const va0k0 = v128.load32_splat(a0 + k);
-      vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
-      vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
-      const va1k0 = v128.load32_splat(a1 + k);
-      vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
-      vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
-      const va2k0 = v128.load32_splat(a2 + k);
-      vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
-      vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
-      const va3k0 = v128.load32_splat(a3 + k);
-      vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
-      vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
-      const va4k0 = v128.load32_splat(a4 + k);
+  const aEnd = a + <usize>kc * (MR * 4);
+  while (a < aEnd) {
+    const vb0k0 = v128.load(w);
+    const vb4k0 = v128.load(w, 16);
+    const va0k0 = v128.load32_splat(a);
+    vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
+    vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
+    const va1k0 = v128.load32_splat(a, 4);
+    vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
+    vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
+    const va2k0 = v128.load32_splat(a, 8);
+    vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
+    vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
+    const va3k0 = v128.load32_splat(a, 12);
+    vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
+    vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
+    if (MR > 4) {
+      const va4k0 = v128.load32_splat(a, 16);
       vacc4x0 = mac(vacc4x0, va4k0, vb0k0);
       vacc4x4 = mac(vacc4x4, va4k0, vb4k0);
-      if (MR > 5) {
-        const va5k0 = v128.load32_splat(a5 + k);
-        vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
-        vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
-      }
-      const vb0k1 = v128.load(w, 32);
-      const vb4k1 = v128.load(w, 48);
-      const va0k1 = v128.load32_splat(a0 + k, 4);
-      vacc0x0 = mac(vacc0x0, va0k1, vb0k1);
-      vacc0x4 = mac(vacc0x4, va0k1, vb4k1);
-      const va1k1 = v128.load32_splat(a1 + k, 4);
-      vacc1x0 = mac(vacc1x0, va1k1, vb0k1);
-      vacc1x4 = mac(vacc1x4, va1k1, vb4k1);
-      const va2k1 = v128.load32_splat(a2 + k, 4);
-      vacc2x0 = mac(vacc2x0, va2k1, vb0k1);
-      vacc2x4 = mac(vacc2x4, va2k1, vb4k1);
-      const va3k1 = v128.load32_splat(a3 + k, 4);
-      vacc3x0 = mac(vacc3x0, va3k1, vb0k1);
-      vacc3x4 = mac(vacc3x4, va3k1, vb4k1);
-      const va4k1 = v128.load32_splat(a4 + k, 4);
-      vacc4x0 = mac(vacc4x0, va4k1, vb0k1);
-      vacc4x4 = mac(vacc4x4, va4k1, vb4k1);
-      if (MR > 5) {
-        const va5k1 = v128.load32_splat(a5 + k, 4);
-        vacc5x0 = mac(vacc5x0, va5k1, vb0k1);
-        vacc5x4 = mac(vacc5x4, va5k1, vb4k1);
-      }
-      w += 64;
     }
-  }
-  for (; k < kbytes; k += 4) {
-    const vb0 = v128.load(w);
-    const vb4 = v128.load(w, 16);
-    const va0 = v128.load32_splat(a0 + k);
-    vacc0x0 = mac(vacc0x0, va0, vb0);
-    vacc0x4 = mac(vacc0x4, va0, vb4);
-    const va1 = v128.load32_splat(a1 + k);
-    vacc1x0 = mac(vacc1x0, va1, vb0);
-    vacc1x4 = mac(vacc1x4, va1, vb4);
-    const va2 = v128.load32_splat(a2 + k);
-    vacc2x0 = mac(vacc2x0, va2, vb0);
-    vacc2x4 = mac(vacc2x4, va2, vb4);
-    const va3 = v128.load32_splat(a3 + k);
-    vacc3x0 = mac(vacc3x0, va3, vb0);
-    vacc3x4 = mac(vacc3x4, va3, vb4);
-    const va4 = v128.load32_splat(a4 + k);
-    vacc4x0 = mac(vacc4x0, va4, vb0);
-    vacc4x4 = mac(vacc4x4, va4, vb4);
     if (MR > 5) {
-      const va5 = v128.load32_splat(a5 + k);
-      vacc5x0 = mac(vacc5x0, va5, vb0);
-      vacc5x4 = mac(vacc5x4, va5, vb4);
+      const va5k0 = v128.load32_splat(a, 20);
+      vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
+      vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
     }
+    a += MR * 4;
     w += 32;
   }
 
-  vacc0x0 = epilogue(vacc0x0, r0, 0, relu);
-  vacc0x4 = epilogue(vacc0x4, r0, 16, relu);
-  vacc1x0 = epilogue(vacc1x0, r1, 0, relu);
-  vacc1x4 = epilogue(vacc1x4, r1, 16, relu);
-  vacc2x0 = epilogue(vacc2x0, r2, 0, relu);
-  vacc2x4 = epilogue(vacc2x4, r2, 16, relu);
-  vacc3x0 = epilogue(vacc3x0, r3, 0, relu);
-  vacc3x4 = epilogue(vacc3x4, r3, 16, relu);
-  vacc4x0 = epilogue(vacc4x0, r4, 0, relu);
-  vacc4x4 = epilogue(vacc4x4, r4, 16, relu);
-  if (MR > 5) {
-    vacc5x0 = epilogue(vacc5x0, r5, 0, relu);
-    vacc5x4 = epilogue(vacc5x4, r5, 16, relu);
+  const c0 = c;
+  const c1 = mr > 1 ? c0 + ldc : c0;
+  const c2 = mr > 2 ? c1 + ldc : c1;
+  const c3 = mr > 3 ? c2 + ldc : c2;
+  const c4 = mr > 4 ? c3 + ldc : c3;
+  const c5 = mr > 5 ? c4 + ldc : c4;
+  if (r != 0) {
+    const r1 = mr > 1 ? r + ldr : r;
+    const r2 = mr > 2 ? r1 + ldr : r1;
+    const r3 = mr > 3 ? r2 + ldr : r2;
+    const r4 = mr > 4 ? r3 + ldr : r3;
+    const r5 = mr > 5 ? r4 + ldr : r4;
+    vacc0x0 = f32x4.add(vacc0x0, v128.load(r));
+    vacc0x4 = f32x4.add(vacc0x4, v128.load(r, 16));
+    vacc1x0 = f32x4.add(vacc1x0, v128.load(r1));
+    vacc1x4 = f32x4.add(vacc1x4, v128.load(r1, 16));
+    vacc2x0 = f32x4.add(vacc2x0, v128.load(r2));
+    vacc2x4 = f32x4.add(vacc2x4, v128.load(r2, 16));
+    vacc3x0 = f32x4.add(vacc3x0, v128.load(r3));
+    vacc3x4 = f32x4.add(vacc3x4, v128.load(r3, 16));
+    if (MR > 4) {
+      vacc4x0 = f32x4.add(vacc4x0, v128.load(r4));
+      vacc4x4 = f32x4.add(vacc4x4, v128.load(r4, 16));
+    }
+    if (MR > 5) {
+      vacc5x0 = f32x4.add(vacc5x0, v128.load(r5));
+      vacc5x4 = f32x4.add(vacc5x4, v128.load(r5, 16));
+    }
+  }
+  if (relu) {
+    const zero = f32x4.splat(0);
+    vacc0x0 = f32x4.max(vacc0x0, zero);
+    vacc0x4 = f32x4.max(vacc0x4, zero);
+    vacc1x0 = f32x4.max(vacc1x0, zero);
+    vacc1x4 = f32x4.max(vacc1x4, zero);
+    vacc2x0 = f32x4.max(vacc2x0, zero);
+    vacc2x4 = f32x4.max(vacc2x4, zero);
+    vacc3x0 = f32x4.max(vacc3x0, zero);
+    vacc3x4 = f32x4.max(vacc3x4, zero);
+    vacc4x0 = f32x4.max(vacc4x0, zero);
+    vacc4x4 = f32x4.max(vacc4x4, zero);
+    vacc5x0 = f32x4.max(vacc5x0, zero);
+    vacc5x4 = f32x4.max(vacc5x4, zero);
   }
 
   // Aliased rows hold the same values as the row they alias, so the store order does not matter.
@@ -187,8 +181,10 @@ function f32_gemm_MRx8(
       v128.store(c5, vacc5x0);
       v128.store(c5, vacc5x4, 16);
     }
-    v128.store(c4, vacc4x0);
-    v128.store(c4, vacc4x4, 16);
+    if (MR > 4) {
+      v128.store(c4, vacc4x0);
+      v128.store(c4, vacc4x4, 16);
+    }
     v128.store(c3, vacc3x0);
     v128.store(c3, vacc3x4, 16);
     v128.store(c2, vacc2x0);
@@ -199,7 +195,7 @@ function f32_gemm_MRx8(
     v128.store(c0, vacc0x4, 16);
   } else {
     if (MR > 5) storeTail(c5, vacc5x0, vacc5x4, nc);
-    storeTail(c4, vacc4x0, vacc4x4, nc);
+    if (MR > 4) storeTail(c4, vacc4x0, vacc4x4, nc);
     storeTail(c3, vacc3x0, vacc3x4, nc);
     storeTail(c2, vacc2x0, vacc2x4, nc);
     storeTail(c1, vacc1x0, vacc1x4, nc);
@@ -207,69 +203,46 @@ function f32_gemm_MRx8(
   }
 }
 
-/** Rows of the narrow microkernel tile (f32_gemm_8x4), used for panels with at most 4 columns. */
-export const MR_NARROW: i32 = 8;
-
 /**
- * f32_gemm_8x4__simd: one tile of C[mr x nc] with mr <= 8 and nc <= 4, from the first 4 columns
- * of a packed panel: the last panel of a GEMM whose n mod 8 is 1..4, e.g. every group of a
- * ResNeXt 32x4d stage-1 conv (4 output channels per group), where the MRx8 tile would compute
- * 4 zero columns. 8 accumulators; rows past mr alias the last real row.
+ * f32_gemm_MRx4: the MRx8 tile's narrow twin for a last panel with at most 4 columns (n mod 8 in
+ * 1..4, e.g. every group of a ResNeXt 32x4d stage-1 conv), where the 8-wide tile would compute 4
+ * zero columns. Same packed A, same aliasing of rows past mr.
  */
-function f32_gemm_8x4(
-  mr: i32, nc: i32, kc: i32,
-  a: usize, lda: usize, w: usize,
+function f32_gemm_MRx4(
+  mr: i32, nc: i32, kc: i32, a: usize, w: usize,
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
 ): void {
-  const a0 = a;
-  const c0 = c;
-  const r0 = r;
-  const a1 = mr > 1 ? a0 + lda : a0;
-  const c1 = mr > 1 ? c0 + ldc : c0;
-  const r1 = mr > 1 && r != 0 ? r0 + ldr : r0;
-  const a2 = mr > 2 ? a1 + lda : a1;
-  const c2 = mr > 2 ? c1 + ldc : c1;
-  const r2 = mr > 2 && r != 0 ? r1 + ldr : r1;
-  const a3 = mr > 3 ? a2 + lda : a2;
-  const c3 = mr > 3 ? c2 + ldc : c2;
-  const r3 = mr > 3 && r != 0 ? r2 + ldr : r2;
-  const a4 = mr > 4 ? a3 + lda : a3;
-  const c4 = mr > 4 ? c3 + ldc : c3;
-  const r4 = mr > 4 && r != 0 ? r3 + ldr : r3;
-  const a5 = mr > 5 ? a4 + lda : a4;
-  const c5 = mr > 5 ? c4 + ldc : c4;
-  const r5 = mr > 5 && r != 0 ? r4 + ldr : r4;
-  const a6 = mr > 6 ? a5 + lda : a5;
-  const c6 = mr > 6 ? c5 + ldc : c5;
-  const r6 = mr > 6 && r != 0 ? r5 + ldr : r5;
-  const a7 = mr > 7 ? a6 + lda : a6;
-  const c7 = mr > 7 ? c6 + ldc : c6;
-  const r7 = mr > 7 && r != 0 ? r6 + ldr : r6;
-
   let vacc0 = v128.load(w);
-  let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0, vacc6 = vacc0, vacc7 = vacc0;
+  let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0, vacc4 = vacc0, vacc5 = vacc0;
   w += 32;
-  const kbytes = <usize>kc << 2;
-  for (let k: usize = 0; k < kbytes; k += 4) {
+  const aEnd = a + <usize>kc * (MR * 4);
+  do {
     const vb = v128.load(w);
+    vacc0 = mac(vacc0, v128.load32_splat(a), vb);
+    vacc1 = mac(vacc1, v128.load32_splat(a, 4), vb);
+    vacc2 = mac(vacc2, v128.load32_splat(a, 8), vb);
+    vacc3 = mac(vacc3, v128.load32_splat(a, 12), vb);
+    if (MR > 4) vacc4 = mac(vacc4, v128.load32_splat(a, 16), vb);
+    if (MR > 5) vacc5 = mac(vacc5, v128.load32_splat(a, 20), vb);
+    a += MR * 4;
     w += 32;
-    vacc0 = mac(vacc0, v128.load32_splat(a0 + k), vb);
-    vacc1 = mac(vacc1, v128.load32_splat(a1 + k), vb);
-    vacc2 = mac(vacc2, v128.load32_splat(a2 + k), vb);
-    vacc3 = mac(vacc3, v128.load32_splat(a3 + k), vb);
-    vacc4 = mac(vacc4, v128.load32_splat(a4 + k), vb);
-    vacc5 = mac(vacc5, v128.load32_splat(a5 + k), vb);
-    vacc6 = mac(vacc6, v128.load32_splat(a6 + k), vb);
-    vacc7 = mac(vacc7, v128.load32_splat(a7 + k), vb);
-  }
-  storeTail(c7, epilogue(vacc7, r7, 0, relu), vacc7, nc);
-  storeTail(c6, epilogue(vacc6, r6, 0, relu), vacc6, nc);
-  storeTail(c5, epilogue(vacc5, r5, 0, relu), vacc5, nc);
-  storeTail(c4, epilogue(vacc4, r4, 0, relu), vacc4, nc);
+  } while (a < aEnd);
+  const c1 = mr > 1 ? c + ldc : c;
+  const c2 = mr > 2 ? c1 + ldc : c1;
+  const c3 = mr > 3 ? c2 + ldc : c2;
+  const c4 = mr > 4 ? c3 + ldc : c3;
+  const c5 = mr > 5 ? c4 + ldc : c4;
+  const r1 = mr > 1 && r != 0 ? r + ldr : r;
+  const r2 = mr > 2 && r != 0 ? r1 + ldr : r1;
+  const r3 = mr > 3 && r != 0 ? r2 + ldr : r2;
+  const r4 = mr > 4 && r != 0 ? r3 + ldr : r3;
+  const r5 = mr > 5 && r != 0 ? r4 + ldr : r4;
+  if (MR > 5) storeTail(c5, epilogue(vacc5, r5, 0, relu), vacc5, nc);
+  if (MR > 4) storeTail(c4, epilogue(vacc4, r4, 0, relu), vacc4, nc);
   storeTail(c3, epilogue(vacc3, r3, 0, relu), vacc3, nc);
   storeTail(c2, epilogue(vacc2, r2, 0, relu), vacc2, nc);
   storeTail(c1, epilogue(vacc1, r1, 0, relu), vacc1, nc);
-  storeTail(c0, epilogue(vacc0, r0, 0, relu), vacc0, nc);
+  storeTail(c, epilogue(vacc0, r, 0, relu), vacc0, nc);
 }
 
 /** Floats in one packed panel of depth k. */
@@ -278,70 +251,94 @@ function f32_gemm_8x4(
   return NR + NR * k;
 }
 
+/** Bytes of packed A one GEMM block keeps in L2 (Zen 4 has 1 MiB; leave room for W and C). */
+const PACK_BYTES: i32 = 256 * 1024;
+
+/** Rows of A one f32_gemm block packs for depth k: a multiple of MR, at least MR. */
+function gemmBlockRows(k: i32): i32 {
+  const rows = PACK_BYTES / (k << 2);
+  return max(MR, rows - rows % MR);
+}
+
+/** Scratch bytes f32_gemm(m, n, k, ...) needs for its packed A (k >= 1). */
+export function gemm_scratch_bytes(m: i32, k: i32): i32 {
+  const rows = min(m, gemmBlockRows(k));
+  return ((rows + MR - 1) / MR) * MR * k * 4;
+}
+
 /**
- * C[m x n] = A[m x k] * W + bias (+ R) (then ReLU) over all panels of w. Strides in floats.
- * Loops panels outside and row tiles inside, so one panel (8k floats) stays in L1 while the
- * rows of A stream from L2 (see: Goto & van de Geijn 2008, "Anatomy of high-performance GEMM").
+ * C[m x n] = A[m x k] * W + bias (+ R) (then ReLU) over all panels of w. Strides in floats;
+ * apack: gemm_scratch_bytes(m, k) bytes of scratch. Rows of A go in blocks that fit L2: each block
+ * is packed once (packA), then every panel of W passes over it, panels outside and row tiles
+ * inside, so one panel (8k floats) stays in L1 while the packed rows stream from L2.
+ * see: Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication".
  */
 export function f32_gemm(
   m: i32, n: i32, k: i32,
   a: usize, lda: i32, w: usize,
-  c: usize, ldc: i32, r: usize, ldr: i32, relu: bool,
+  c: usize, ldc: i32, r: usize, ldr: i32, relu: bool, apack: usize,
 ): void {
   const ldaB = <usize>lda << 2;
   const ldcB = <usize>ldc << 2;
   const ldrB = <usize>ldr << 2;
   const panelB = <usize>panelFloats(k) << 2;
-  for (let j = 0; j < n; j += NR) {
-    const nc = min(NR, n - j);
-    const jB = <usize>j << 2;
-    if (nc <= 4) {
-      for (let i = 0; i < m; i += MR_NARROW) {
-        const iB = <usize>i;
-        f32_gemm_8x4(
-          min(MR_NARROW, m - i), nc, k,
-          a + iB * ldaB, ldaB, w,
-          c + iB * ldcB + jB, ldcB, r != 0 ? r + iB * ldrB + jB : 0, ldrB, relu,
-        );
-      }
-    } else {
-      for (let i = 0; i < m; i += MR) {
-        const iB = <usize>i;
-        f32_gemm_MRx8(
-          min(MR, m - i), nc, k,
-          a + iB * ldaB, ldaB, w,
-          c + iB * ldcB + jB, ldcB, r != 0 ? r + iB * ldrB + jB : 0, ldrB, relu,
-        );
-      }
+  const packB = <usize>(MR * k) << 2; // one packed MR-row panel of A
+  const block = gemmBlockRows(k);
+  for (let m0 = 0; m0 < m; m0 += block) {
+    const mb = min(block, m - m0);
+    for (let i = 0; i < mb; i += MR) {
+      packA(min(MR, mb - i), k, a + <usize>(m0 + i) * ldaB, ldaB, apack + <usize>(i / MR) * packB);
     }
-    w += panelB;
+    let wj = w;
+    for (let j = 0; j < n; j += NR) {
+      const nc = min(NR, n - j);
+      const jB = <usize>j << 2;
+      let ap = apack;
+      for (let i = 0; i < mb; i += MR, ap += packB) {
+        const row = <usize>(m0 + i);
+        const cij = c + row * ldcB + jB;
+        const rij = r != 0 ? r + row * ldrB + jB : 0;
+        if (nc <= 4) {
+          f32_gemm_MRx4(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        } else {
+          f32_gemm_MRx8(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        }
+      }
+      wj += panelB;
+    }
   }
 }
 
-/** Bytes of A one GEMM block keeps in L2 (Zen 4 has 1 MiB; leave room for the panel and C). */
-const BLOCK_BYTES: i32 = 256 * 1024;
+/** Bytes of im2col rows one conv block gathers (kept in L2 with their packed copy). */
+const IM2COL_BYTES: i32 = 256 * 1024;
 
 /** Groups whose part of the im2col rows one block is sized for (measured: 4 is as fast as all). */
 const GROUPS_PER_BLOCK: i32 = 4;
 
-/** Rows of A per block for depth k: a multiple of MR, at least MR. */
-function blockRows(k: i32): i32 {
-  const rows = BLOCK_BYTES / (k << 2);
-  return max(MR, rows - rows % MR);
+/**
+ * Rows of one conv2d_nhwc block: a multiple of MR, at least MR, sized so that the part of the
+ * block's im2col rows that a few groups read stays in L2 (one group's part alone would make blocks
+ * of grouped convs too short). Never more than one f32_gemm block of a group (gemmBlockRows).
+ */
+function convBlockRows(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
+  const rows = IM2COL_BYTES / (kh * kw * (cin / groups) * min(groups, GROUPS_PER_BLOCK) << 2);
+  return min(gemmBlockRows(kh * kw * (cin / groups)), max(MR, rows - rows % MR));
+}
+
+/** Whether conv2d_nhwc reads the input rows as A directly (1x1, stride 1, no padding). */
+// @ts-ignore: decorator
+@inline function isDirect(kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): bool {
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
 }
 
 /**
- * Rows of one conv2d_nhwc block: sized so that the part of the block's im2col rows that a few
- * groups read stays in L2 (one group's part alone would make blocks of grouped convs too short).
+ * Scratch bytes conv2d_nhwc needs for an output of m pixels: one block of im2col rows (none for a
+ * direct 1x1 conv) and one group's packed A of that block.
  */
-// @ts-ignore: decorator
-@inline function convBlockRows(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
-  return blockRows(kh * kw * (cin / groups) * min(groups, GROUPS_PER_BLOCK));
-}
-
-/** Scratch bytes conv2d_nhwc needs: one block of im2col rows (a direct 1x1 conv leaves it unused). */
-export function conv_scratch_bytes(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
-  return convBlockRows(kh, kw, cin, groups) * kh * kw * cin * 4;
+export function conv_scratch_bytes(m: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, cin: i32, groups: i32): i32 {
+  const rows = min(m, convBlockRows(kh, kw, cin, groups));
+  const im2col = isDirect(kh, kw, sh, sw, pt, pl) ? 0 : rows * kh * kw * cin * 4;
+  return im2col + gemm_scratch_bytes(rows, kh * kw * (cin / groups));
 }
 
 /**
@@ -351,8 +348,9 @@ export function conv_scratch_bytes(kh: i32, kw: i32, cin: i32, groups: i32): i32
  *
  * Dispatch: a 1x1 stride-1 unpadded conv reads the input rows as A directly (each group its
  * channel slice); every other conv first gathers a block of im2col rows (kh*kw*cin floats each,
- * group by group) into `scratch` (conv_scratch_bytes). Each group then runs its own GEMM on its
- * part of those rows, so grouped convs (ResNeXt) share one gather and pay no padding between groups.
+ * group by group) into `scratch`. Each group then runs its own GEMM on its part of those rows, so
+ * grouped convs (ResNeXt) share one gather and pay no padding between groups. scratch:
+ * conv_scratch_bytes(n*oh*ow, ...).
  */
 export function conv2d_nhwc(
   n: i32, h: i32, w: i32, cin: i32,
@@ -365,9 +363,10 @@ export function conv2d_nhwc(
   const kG = kh * kw * cinG;
   const m = n * oh * ow;
   const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(kG) << 2);
-  const direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && pt == 0 && pl == 0;
+  const direct = isDirect(kh, kw, sh, sw, pt, pl);
   // Blocks of rows keep A in L2 while every panel of W passes over it.
   const block = convBlockRows(kh, kw, cin, groups);
+  const apack = direct ? scratch : scratch + (<usize>(min(m, block) * kh * kw * cin) << 2);
   for (let m0 = 0; m0 < m; m0 += block) {
     const mb = min(block, m - m0);
     const outRows = output + (<usize>m0 * cout << 2);
@@ -384,7 +383,7 @@ export function conv2d_nhwc(
       const gOut = <usize>(g * coutG) << 2;
       f32_gemm(
         mb, coutG, kG, a + (<usize>(g * kG) << 2), kh * kw * cin, packed + <usize>g * groupPacked,
-        outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu,
+        outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu, apack,
       );
     }
   }

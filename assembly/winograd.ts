@@ -14,7 +14,7 @@
 //         [0 -2 -1  2  1  0]           [0  1 -1  8 -8  1]
 //         [0  2 -1 -2  1  0]
 //         [0  4  0 -5  0  1]
-import { f32_gemm, panelFloats, NR, MR } from './gemm';
+import { f32_gemm, gemm_scratch_bytes, panelFloats, NR, MR } from './gemm';
 
 /** Bytes of one GEMM's A (V[xi] of a block) kept in L2. */
 const SLICE_BYTES: i32 = 256 * 1024;
@@ -33,9 +33,10 @@ export function winograd_block_tiles(cin: i32, cout: i32): i32 {
 /** Bytes of the transform's temporary vectors (6x6 for the input, 6x4 + 4x4 for the output). */
 const TMP_BYTES: i32 = 1024;
 
-/** Scratch bytes winograd_f4x4_3x3_nhwc needs: V and M for one block plus the transform temporaries. */
+/** Scratch bytes winograd_f4x4_3x3_nhwc needs: V and M for one block, the transform temporaries and the GEMMs' packed A. */
 export function winograd_scratch_bytes(cin: i32, cout: i32): i32 {
-  return winograd_block_tiles(cin, cout) * 36 * 4 * (cin + cout) + TMP_BYTES;
+  const block = winograd_block_tiles(cin, cout);
+  return block * 36 * 4 * (cin + cout) + TMP_BYTES + gemm_scratch_bytes(block, cin);
 }
 
 // @ts-ignore: decorator
@@ -194,6 +195,7 @@ export function winograd_f4x4_3x3_nhwc(
   const v = scratch;
   const m = v + (<usize>block * 36 * cin << 2);
   const tmp = m + (<usize>block * 36 * cout << 2);
+  const apack = tmp + TMP_BYTES;
   // The gathered border patch (36 vectors) can share the M area: M is not live during the input transform.
   const patch = m;
   for (let t0 = 0; t0 < tiles; t0 += block) {
@@ -202,7 +204,7 @@ export function winograd_f4x4_3x3_nhwc(
     const vStride = <usize>tb * cin << 2;
     const mStride = <usize>tb * cout << 2;
     for (let xi = 0; xi < 36; xi++) {
-      f32_gemm(tb, cout, cin, v + <usize>xi * vStride, cin, packed + <usize>xi * xiPacked, m + <usize>xi * mStride, cout, 0, 0, false);
+      f32_gemm(tb, cout, cin, v + <usize>xi * vStride, cin, packed + <usize>xi * xiPacked, m + <usize>xi * mStride, cout, 0, 0, false, apack);
     }
     winogradOutput(t0, tb, oh, ow, cout, tilesH, tilesW, m, bias, output, residual, relu, tmp);
   }

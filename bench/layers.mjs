@@ -41,7 +41,7 @@ export function convMacs({ node: n, outShape }) {
 
 /** Runs every distinct conv of `models`; each row's % of peak uses a probe taken just before it. */
 export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batch = 1, time = 400, kernelOptions = {}, log = console.log } = {}) {
-  const { module } = await loadKernelModule(kernelOptions);
+  const { module, variant } = await loadKernelModule(kernelOptions);
   const rows = [];
   const seen = new Set();
   for (const model of models) {
@@ -65,7 +65,7 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
         bias: take(n.outChannels * 4),
         output: take(outFloats * 4),
         residual: n.residual ? take(outFloats * 4) : 0,
-        scratch: take(convScratchBytes(k, n)),
+        scratch: take(convScratchBytes(k, n, conv.outShape[0] * conv.outShape[2] * conv.outShape[3])),
       };
       k.memory.grow(Math.ceil((top + 64) / 65536));
       const f32 = new Float32Array(k.memory.buffer);
@@ -79,11 +79,11 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
       const macs = convMacs(conv);
       const gflops = (2 * macs) / (t.cpu.median / 1e3) / 1e9;
       const row = {
-        model, layer: conv.name, shape: label, method: convMethod(n), count: conv.count,
+        build: variant, model, layer: conv.name, shape: label, method: convMethod(n), count: conv.count,
         mflop: (2 * macs) / 1e6, cpuMs: t.cpu.median, wallMs: t.wall.median, gflops, peakGflops: localPeak, peakPct: (100 * gflops) / localPeak,
       };
       rows.push(row);
-      log(`${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  cpu ${row.cpuMs.toFixed(3).padStart(8)} ms  wall ${row.wallMs.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s  ${row.peakPct.toFixed(0).padStart(4)}% of ${localPeak.toFixed(1)}`);
+      log(`${variant.padEnd(12)} ${model.padEnd(16)} ${label.padEnd(34)} ${row.method.padEnd(8)} x${conv.count}  cpu ${row.cpuMs.toFixed(3).padStart(8)} ms  wall ${row.wallMs.toFixed(3).padStart(8)} ms  ${gflops.toFixed(1).padStart(6)} GFLOP/s  ${row.peakPct.toFixed(0).padStart(4)}% of ${localPeak.toFixed(1)}`);
     }
   }
   return rows;

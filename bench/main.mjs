@@ -4,6 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import { wasmFeatures } from '../src/backends/wasm/kernels.ts';
 import { runLayers } from './layers.mjs';
 import { machine, peakProbe } from './lib.mjs';
 import { modelSetup, runModelRounds } from './models.mjs';
@@ -22,7 +24,7 @@ export async function main(argv) {
       runs: { type: 'string', default: '10' },
       warmup: { type: 'string', default: '2' },
       'layer-time': { type: 'string', default: '300' },
-      relaxed: { type: 'boolean' },
+      builds: { type: 'string', default: 'simd,relaxed' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string', default: 'bench/results' },
     },
@@ -35,19 +37,38 @@ export async function main(argv) {
   const runs = quick ? 3 : Number(values.runs);
   const warmup = quick ? 1 : Number(values.warmup);
   const layerTime = quick ? 100 : Number(values['layer-time']);
-  const kernelOptions = values.relaxed === undefined ? {} : { relaxed: values.relaxed };
+  const buildNames = list(values.builds);
+  for (const b of buildNames) if (b !== 'simd' && b !== 'relaxed') throw new Error(`--builds: expected simd and/or relaxed, got '${b}'`);
+  const skipped = [];
+  if (buildNames.includes('relaxed') && !wasmFeatures().relaxedSimd) {
+    // Node 20 validates relaxed SIMD only behind this V8 flag (Node 22+ and current browsers have it on);
+    // the peers' wasm builds use plain SIMD either way.
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!wasmFeatures().relaxedSimd) skipped.push('relaxed (this engine does not validate relaxed SIMD)');
+  }
+  const builds = buildNames
+    .filter((b) => b === 'simd' || wasmFeatures().relaxedSimd)
+    .map((b) => ({ relaxed: b === 'relaxed' }));
+  if (builds.length === 0) throw new Error(`--builds ${values.builds}: none of these kernel builds runs here (${skipped.join('; ')})`);
 
   const started = new Date();
-  const report = { started: started.toISOString(), machine: machine(), options: { suites: [...suites], models, batches, size, runs, warmup, layerTime, quick, kernelOptions } };
+  const report = { started: started.toISOString(), machine: machine(), options: { suites: [...suites], models, batches, size, runs, warmup, layerTime, quick, builds: buildNames } };
+  if (skipped.length) report.skippedBuilds = skipped;
   console.log(`bench on ${report.machine.cpu} (${report.machine.cores} cores), node ${report.machine.node}`);
 
-  const peak = await peakProbe(kernelOptions);
-  report.peak = peak;
-  console.log(`wasm f32x4 peak (${peak.variant}): ${peak.gflops.toFixed(1)} GFLOP/s`);
+  report.peaks = [];
+  for (const kernelOptions of builds) {
+    const peak = await peakProbe(kernelOptions);
+    report.peaks.push(peak);
+    console.log(`wasm f32x4 peak (${peak.variant}): ${peak.gflops.toFixed(1)} GFLOP/s`);
+  }
 
   if (suites.has('layers')) {
     console.log(`\nper-layer convs at ${size}x${size}, batch 1`);
-    report.layers = await runLayers({ models: list(values['layer-models']), batch: 1, time: layerTime, kernelOptions });
+    report.layers = [];
+    for (const kernelOptions of builds) {
+      report.layers.push(...(await runLayers({ models: list(values['layer-models']), batch: 1, time: layerTime, kernelOptions })));
+    }
   }
 
   if (suites.has('models') || suites.has('peers')) {
@@ -69,7 +90,7 @@ export async function main(argv) {
         const show = (e) =>
           console.log(`${model.padEnd(16)} b${batch}  ${(e.variant ? `${e.engine} (${e.variant})` : e.engine).padEnd(30)} ` +
             (e.wallMedianMs === undefined ? e.note : `${e.wallMedianMs.toFixed(1).padStart(7)} / ${e.cpuMedianMs.toFixed(1).padStart(7)} ms  p90 ${e.wallP90Ms.toFixed(1)}  ${e.imagesPerSecond.toFixed(2)} img/s`));
-        row.engines = await runModelRounds(setup, { peers, runs, warmup, kernelOptions, withOurs: suites.has('models') });
+        row.engines = await runModelRounds(setup, { peers, runs, warmup, builds, withOurs: suites.has('models') });
         row.engines.forEach(show);
         report.models.push(row);
       }
@@ -98,7 +119,9 @@ function toMarkdown(r) {
     '',
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, node ${r.machine.node} (V8 ${r.machine.v8})${r.machine.flags.length ? `, flags ${r.machine.flags.join(' ')}` : ''}.`,
     `Load average at start ${load(r.machine.loadAverage)}${r.loadAverageAtEnd ? `, at end ${load(r.loadAverageAtEnd)}` : ''}: on a shared machine, CPU time (this process's user + system time) is what an engine spends; wall time also counts waiting for a core.`,
-    `One thread. Kernel build: ${r.peak.variant}. Measured f32x4 peak (register-only multiply-add probe, CPU time): **${f(r.peak.gflops)} GFLOP/s**.`,
+    `One thread. Measured f32x4 peak (register-only multiply-add probe, CPU time): ${r.peaks.map((p) => `**${f(p.gflops)} GFLOP/s** (${p.variant})`).join(', ')}.`,
+    'The plain build multiplies and adds (two instructions), the relaxed build fuses them (relaxed_madd); current browsers and Node 22+ run relaxed SIMD, Node 20 only behind --experimental-wasm-relaxed-simd, which this bench sets for itself.',
+    ...(r.skippedBuilds ? [`Not measured: ${r.skippedBuilds.join('; ')}.`] : []),
     '',
   ];
   if (r.layers) {
@@ -109,11 +132,11 @@ function toMarkdown(r) {
       'The peak of each row is the probe run again just before it (the host\'s speed drifts over minutes).',
       'Each row runs the conv alone with the epilogue (bias, residual, ReLU) it has in the model; "x" is how often the shape occurs.',
       '',
-      '| model | first layer | shape (Cin x H x W -> Cout) | kernel | x | MFLOP | CPU ms | wall ms | GFLOP/s | peak GFLOP/s | % of peak |',
-      '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| build | model | first layer | shape (Cin x H x W -> Cout) | kernel | x | MFLOP | CPU ms | wall ms | GFLOP/s | peak GFLOP/s | % of peak |',
+      '|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const l of r.layers) {
-      lines.push(`| ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakGflops)} | ${f(l.peakPct, 0)}% |`);
+      lines.push(`| ${l.build} | ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakGflops)} | ${f(l.peakPct, 0)}% |`);
     }
     lines.push('');
   }
@@ -126,15 +149,17 @@ function toMarkdown(r) {
     );
     const ratios = [];
     for (const m of r.models) {
-      const ours = m.engines.find((e) => e.variant);
       for (const e of m.engines) {
         const name = e.variant ? `**${e.engine}** (${e.variant})` : e.engine;
         const note = e.memory
           ? `peak memory ${(e.memory.peak / 2 ** 20).toFixed(0)} MiB (weights ${(e.memory.weights / 2 ** 20).toFixed(0)}, activations ${(e.memory.activations / 2 ** 20).toFixed(1)})`
           : e.note;
         lines.push(`| ${m.model} | ${m.batch} | ${name} | ${f(e.wallMedianMs)} | ${f(e.wallP90Ms)} | ${f(e.cpuMedianMs)} | ${f(e.cpuP90Ms)} | ${f(e.imagesPerSecond, 2)} | ${note} |`);
-        if (ours && e !== ours && e.cpuMedianMs) {
-          ratios.push(`| ${m.model} | ${m.batch} | ${e.engine} | ${f(ours.wallMedianMs / e.wallMedianMs, 2)} | ${f(ours.cpuMedianMs / e.cpuMedianMs, 2)} |`);
+      }
+      for (const ours of m.engines.filter((e) => e.variant)) {
+        for (const e of m.engines) {
+          if (e.variant || !e.cpuMedianMs) continue;
+          ratios.push(`| ${m.model} | ${m.batch} | ${ours.variant} | ${e.engine} | ${f(ours.wallMedianMs / e.wallMedianMs, 2)} | ${f(ours.cpuMedianMs / e.cpuMedianMs, 2)} |`);
         }
       }
     }
@@ -145,8 +170,8 @@ function toMarkdown(r) {
         '',
         'Targets for resnet50 batch 1: <= 0.6 x tfjs-wasm and <= 0.45 x onnxruntime-web.',
         '',
-        '| model | batch | peer | wall | CPU |',
-        '|---|---:|---|---:|---:|',
+        '| model | batch | our build | peer | wall | CPU |',
+        '|---|---:|---|---|---:|---:|',
         ...ratios,
         '',
       );

@@ -18,17 +18,21 @@ export function modelSetup(model, batch, size) {
 }
 
 /**
- * Times our wasm backend and the peers (bench/peers createPeer; `peers` is that module or
- * undefined) on the same graph, weights and input, in interleaved rounds (one run of each engine
- * per round, `runs` rounds after `warmup` runs each). A peer that cannot be loaded is reported
+ * Times our wasm backend (once per kernel build in `builds`, each createWasmBackend options) and
+ * the peers (bench/peers createPeer; `peers` is that module or undefined) on the same graph,
+ * weights and input, in interleaved rounds (one run of each engine per round, `runs` rounds after
+ * `warmup` runs each). A peer that cannot be loaded is reported
  * with its reason and no timings.
  */
-export async function runModelRounds({ graph, weights, input }, { peers, runs = 10, warmup = 2, kernelOptions = {}, withOurs = true } = {}) {
+export async function runModelRounds({ graph, weights, input }, { peers, runs = 10, warmup = 2, builds = [{}], withOurs = true } = {}) {
   const engines = [];
   const failed = [];
   if (withOurs) {
-    const exe = await createWasmBackend(kernelOptions).compile(graph, weights);
-    engines.push({ engine: 'resnet-ts wasm', variant: exe.variant, memory: exe.memoryBytes(input.shape), run: () => exe.run(input), dispose: () => exe.dispose() });
+    // One engine per kernel build (e.g. plain SIMD and relaxed SIMD), all in the same rounds.
+    for (const kernelOptions of builds) {
+      const exe = await createWasmBackend(kernelOptions).compile(graph, weights);
+      engines.push({ engine: 'resnet-ts wasm', variant: exe.variant, memory: exe.memoryBytes(input.shape), run: () => exe.run(input), dispose: () => exe.dispose() });
+    }
   }
   for (const name of peers?.PEERS ?? []) {
     try {
@@ -39,7 +43,7 @@ export async function runModelRounds({ graph, weights, input }, { peers, runs = 
     }
   }
   try {
-    const times = await measureInterleaved(engines.map((e) => ({ name: e.engine, fn: e.run })), { rounds: runs, warmup });
+    const times = await measureInterleaved(engines.map((e) => ({ name: e.variant ? `${e.engine} (${e.variant})` : e.engine, fn: e.run })), { rounds: runs, warmup });
     const batch = input.shape[0];
     return [
       ...engines.map((e, i) => ({

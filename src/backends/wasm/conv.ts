@@ -77,10 +77,13 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
   return u;
 }
 
-/** Scratch bytes the conv needs for this kernel set (im2col block or Winograd V/M block). */
-export function convScratchBytes(k: KernelExports, c: ConvGeometry): number {
+/**
+ * Scratch bytes the conv needs for this kernel set and an output of `outPixels` (batch x height x
+ * width) pixels: the im2col block and its packed GEMM rows, or the Winograd V/M block.
+ */
+export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outPixels: number): number {
   if (convMethod(c) === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
-  return k.conv_scratch_bytes(c.kernel[0], c.kernel[1], c.inChannels, c.groups);
+  return k.conv_scratch_bytes(outPixels, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
 }
 
 /** Where a conv's tensors live (byte addresses in wasm memory; residual 0 when none). */

@@ -88,7 +88,7 @@ interface Plan {
   readonly shapes: Map<string, number[]>;
   /** Absolute byte address of every value (NHWC for rank 4). */
   readonly ptr: Map<string, number>;
-  /** im2col and Winograd blocks (the largest any conv needs). */
+  /** im2col, packed GEMM rows and Winograd blocks (the largest any node needs). */
   readonly scratch: number;
   /** NCHW input/output staging for the layout transposes. */
   readonly staging: number;
@@ -203,7 +203,10 @@ class WasmGraphExecutable implements WasmExecutable {
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
-        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n));
+        const [b, , oh, ow] = shapes.get(n.output)!;
+        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, b * oh * ow));
+      } else if (n.op === 'linear') {
+        scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
       } else if (n.op === 'avgpool') {
         const info = pool2dInfo(shapes.get(n.input)!, n);
         const div = (a: WindowAxis) => {
@@ -281,7 +284,7 @@ class WasmGraphExecutable implements WasmExecutable {
       case 'linear':
         k.f32_gemm(
           inShape[0], node.outFeatures, node.inFeatures, at(node.input), node.inFeatures,
-          this.consts.get(node.name)!.packed!, at(node.output), node.outFeatures, 0, 0, 0,
+          this.consts.get(node.name)!.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch,
         );
         return;
       case 'maxpool':
