@@ -142,6 +142,13 @@ const convCases: ConvCase[] = [
   { cin: 8, cout: 16, h: 7, w: 6, k: 3, groups: 4, pads: [1, 1, 1, 1], residual: true },
   { cin: 64, cout: 64, h: 5, w: 7, k: 3, groups: 32, stride: 2, pads: [1, 1, 1, 1], batch: 2 },
   { cin: 32, cout: 32, h: 6, w: 5, k: 3, groups: 8, pads: [1, 1, 1, 1], relu: true },
+  // Grouped convs like ResNeXt's (4 or 8 channels per group): odd sizes, borders, strides, dilation.
+  { cin: 128, cout: 128, h: 7, w: 5, k: 3, groups: 32, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
+  { cin: 64, cout: 64, h: 9, w: 7, k: 3, groups: 8, stride: 2, pads: [1, 1, 1, 1] },
+  { cin: 16, cout: 32, h: 8, w: 7, k: 3, groups: 4, stride: 3, pads: [2, 0, 1, 2], residual: true },
+  { cin: 32, cout: 64, h: 9, w: 9, k: 3, groups: 8, dilation: 2, pads: [2, 2, 2, 2], relu: true },
+  { cin: 16, cout: 16, h: 3, w: 4, k: 1, groups: 4, batch: 3 },
+  { cin: 8, cout: 16, h: 3, w: 4, k: 5, groups: 2, pads: [1, 2, 1, 0] },
 ];
 
 function convName(c: ConvCase): string {
