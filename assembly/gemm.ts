@@ -22,7 +22,7 @@ export const NR: i32 = 8;
 
 /** acc + a * b; fused (one rounding or two, hardware's choice) in the relaxed build. */
 // @ts-ignore: decorator
-@inline function mac(acc: v128, a: v128, b: v128): v128 {
+@inline export function mac(acc: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) {
     return f32x4.relaxed_madd(a, b, acc);
   } else {

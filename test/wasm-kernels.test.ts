@@ -218,13 +218,16 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
     });
   }
 
-  it('picks Winograd for 3x3 stride-1 ungrouped convs with channels in fours, GEMM otherwise', () => {
+  it('picks Winograd for 3x3 stride-1 ungrouped convs with channels in fours, the direct kernel for narrow groups, GEMM otherwise', () => {
     const g = (k: number, s: number, groups: number, cin = 8, cout = 8, d = 1): ConvGeometry => ({
       inChannels: cin, outChannels: cout, kernel: [k, k], stride: [s, s], dilation: [d, d], groups,
     });
     expect(convMethod(g(3, 1, 1))).toBe('winograd');
     expect(convMethod(g(3, 2, 1))).toBe('gemm');
-    expect(convMethod(g(3, 1, 2))).toBe('gemm');
+    expect(convMethod(g(3, 1, 2))).toBe('grouped'); // 4 in, 4 out per group
+    expect(convMethod(g(3, 2, 32, 256, 256))).toBe('grouped'); // 8 in, 8 out per group
+    expect(convMethod(g(3, 1, 32, 512, 512))).toBe('gemm'); // 16 out per group: wide enough for the GEMM
+    expect(convMethod(g(3, 1, 4, 8, 16))).toBe('gemm'); // 2 in per group
     expect(convMethod(g(3, 1, 1, 6, 8))).toBe('gemm');
     expect(convMethod(g(3, 1, 1, 8, 8, 2))).toBe('gemm');
     expect(convMethod(g(1, 1, 1))).toBe('gemm');

@@ -3,6 +3,9 @@
  * (once, at load) and how much scratch it needs. The branches, in order:
  *   winograd  3x3, stride 1, dilation 1, groups 1, channels multiples of 4:
  *             Winograd F(4x4, 3x3) (assembly/winograd.ts; Lavin & Gray 2015).
+ *   grouped   groups > 1 with 4 or 8 output channels per group and input channels per group a
+ *             multiple of 4 (ResNeXt 32x4d stages 1-2): a direct conv (assembly/grouped.ts) that
+ *             reads the GEMM's packed weights, with no im2col and no packed copy of the input.
  *   gemm      everything else (assembly/gemm.ts conv2d_nhwc): 1x1 stride-1 unpadded convs read the
  *             activations as the GEMM's A directly; other convs go through blocked im2col; each
  *             group runs its own GEMM on its part of the shared im2col rows (ResNeXt pays no
@@ -12,7 +15,7 @@ import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
 import { packConvWeights, packedConvFloats } from './pack.js';
 
-export type ConvMethod = 'gemm' | 'winograd';
+export type ConvMethod = 'gemm' | 'winograd' | 'grouped';
 
 /** The geometry a conv kernel is chosen by (a FusedConv satisfies it). */
 export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'dilation' | 'groups'>;
@@ -20,7 +23,11 @@ export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kerne
 export function convMethod(c: ConvGeometry): ConvMethod {
   const is3x3s1 = c.kernel[0] === 3 && c.kernel[1] === 3 && c.stride[0] === 1 && c.stride[1] === 1;
   const plain = c.dilation[0] === 1 && c.dilation[1] === 1 && c.groups === 1;
-  return is3x3s1 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0 ? 'winograd' : 'gemm';
+  if (is3x3s1 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) return 'winograd';
+  const cinG = c.inChannels / c.groups;
+  const coutG = c.outChannels / c.groups;
+  if (c.groups > 1 && (coutG === 4 || coutG === 8) && cinG % 4 === 0) return 'grouped';
+  return 'gemm';
 }
 
 /** Floats of the packed weights of a conv for its method. */
@@ -82,7 +89,9 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
  * width) pixels: the im2col block and its packed GEMM rows, or the Winograd V/M block.
  */
 export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outPixels: number): number {
-  if (convMethod(c) === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
+  const method = convMethod(c);
+  if (method === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
+  if (method === 'grouped') return 0;
   return k.conv_scratch_bytes(outPixels, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
 }
 
@@ -114,9 +123,13 @@ export function runConv(
     k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
-  k.conv2d_nhwc(
+  const geometry = [
     n, h, w, cin, oh, ow, cout,
     c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1], c.groups,
-    buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch,
-  );
+  ] as const;
+  if (convMethod(c) === 'grouped') {
+    k.grouped_conv_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu);
+  } else {
+    k.conv2d_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch);
+  }
 }

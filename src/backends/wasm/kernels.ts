@@ -18,6 +18,11 @@ export interface KernelExports {
   heap_base(): number;
   conv_scratch_bytes(m: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, cin: number, groups: number): number;
   gemm_scratch_bytes(m: number, k: number): number;
+  grouped_conv_nhwc(
+    n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
+    kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
+    input: number, packed: number, output: number, residual: number, relu: number,
+  ): void;
   f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number): void;
   conv2d_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
