@@ -299,12 +299,66 @@ const MAX_PIXELS = 100e6;
 
 const descale = (x: number, n: number): number => (x + (1 << (n - 1))) >> n;
 
+/** Inputs and outputs of idct1d (float64, so values stay exactly what the two passes computed before). */
+const idctVec = new Float64Array(8);
+
+/**
+ * One 8-point islow IDCT of idctVec in place, before descaling: idctVec[k] (coefficient k in
+ * natural order) becomes output k. Both passes of idctIslow run it, as libjpeg's do.
+ */
+function idct1d(v: Float64Array): void {
+  // Even part
+  let z2 = v[2];
+  let z3 = v[6];
+  let z1 = (z2 + z3) * FIX_0_541196100;
+  let tmp2 = z1 + z3 * -FIX_1_847759065;
+  let tmp3 = z1 + z2 * FIX_0_765366865;
+  let tmp0 = (v[0] + v[4]) << CONST_BITS;
+  let tmp1 = (v[0] - v[4]) << CONST_BITS;
+  const tmp10 = tmp0 + tmp3;
+  const tmp13 = tmp0 - tmp3;
+  const tmp11 = tmp1 + tmp2;
+  const tmp12 = tmp1 - tmp2;
+  // Odd part
+  tmp0 = v[7];
+  tmp1 = v[5];
+  tmp2 = v[3];
+  tmp3 = v[1];
+  z1 = tmp0 + tmp3;
+  z2 = tmp1 + tmp2;
+  z3 = tmp0 + tmp2;
+  let z4 = tmp1 + tmp3;
+  const z5 = (z3 + z4) * FIX_1_175875602;
+  tmp0 *= FIX_0_298631336;
+  tmp1 *= FIX_2_053119869;
+  tmp2 *= FIX_3_072711026;
+  tmp3 *= FIX_1_501321110;
+  z1 *= -FIX_0_899976223;
+  z2 *= -FIX_2_562915447;
+  z3 = z3 * -FIX_1_961570560 + z5;
+  z4 = z4 * -FIX_0_390180644 + z5;
+  tmp0 += z1 + z3;
+  tmp1 += z2 + z4;
+  tmp2 += z2 + z3;
+  tmp3 += z1 + z4;
+  v[0] = tmp10 + tmp3;
+  v[7] = tmp10 - tmp3;
+  v[1] = tmp11 + tmp2;
+  v[6] = tmp11 - tmp2;
+  v[2] = tmp12 + tmp1;
+  v[5] = tmp12 - tmp1;
+  v[3] = tmp13 + tmp0;
+  v[4] = tmp13 - tmp0;
+}
+
 /**
  * Dequantises and inverse-transforms one block into `out` (8 rows of `stride` bytes at `outOffset`).
  * All products fit in int32 for valid 8-bit data, as in the C code.
  */
 function idctIslow(coefs: Int16Array, ci: number, q: Int32Array, ws: Int32Array, out: Uint8Array, outOffset: number, stride: number): void {
+  const v = idctVec;
   // Pass 1: columns, from the input into the workspace (scaled up by 2^PASS1_BITS).
+  const n1 = CONST_BITS - PASS1_BITS;
   for (let col = 0; col < 8; col++) {
     const i = ci + col;
     if (coefs[i + 8] === 0 && coefs[i + 16] === 0 && coefs[i + 24] === 0 && coefs[i + 32] === 0 && coefs[i + 40] === 0 && coefs[i + 48] === 0 && coefs[i + 56] === 0) {
@@ -312,54 +366,12 @@ function idctIslow(coefs: Int16Array, ci: number, q: Int32Array, ws: Int32Array,
       for (let row = 0; row < 8; row++) ws[row * 8 + col] = dc;
       continue;
     }
-    // Even part
-    let z2 = coefs[i + 16] * q[col + 16];
-    let z3 = coefs[i + 48] * q[col + 48];
-    let z1 = (z2 + z3) * FIX_0_541196100;
-    let tmp2 = z1 + z3 * -FIX_1_847759065;
-    let tmp3 = z1 + z2 * FIX_0_765366865;
-    z2 = coefs[i] * q[col];
-    z3 = coefs[i + 32] * q[col + 32];
-    let tmp0 = (z2 + z3) << CONST_BITS;
-    let tmp1 = (z2 - z3) << CONST_BITS;
-    const tmp10 = tmp0 + tmp3;
-    const tmp13 = tmp0 - tmp3;
-    const tmp11 = tmp1 + tmp2;
-    const tmp12 = tmp1 - tmp2;
-    // Odd part
-    tmp0 = coefs[i + 56] * q[col + 56];
-    tmp1 = coefs[i + 40] * q[col + 40];
-    tmp2 = coefs[i + 24] * q[col + 24];
-    tmp3 = coefs[i + 8] * q[col + 8];
-    z1 = tmp0 + tmp3;
-    z2 = tmp1 + tmp2;
-    z3 = tmp0 + tmp2;
-    let z4 = tmp1 + tmp3;
-    const z5 = (z3 + z4) * FIX_1_175875602;
-    tmp0 *= FIX_0_298631336;
-    tmp1 *= FIX_2_053119869;
-    tmp2 *= FIX_3_072711026;
-    tmp3 *= FIX_1_501321110;
-    z1 *= -FIX_0_899976223;
-    z2 *= -FIX_2_562915447;
-    z3 = z3 * -FIX_1_961570560 + z5;
-    z4 = z4 * -FIX_0_390180644 + z5;
-    tmp0 += z1 + z3;
-    tmp1 += z2 + z4;
-    tmp2 += z2 + z3;
-    tmp3 += z1 + z4;
-    const n = CONST_BITS - PASS1_BITS;
-    ws[col] = descale(tmp10 + tmp3, n);
-    ws[56 + col] = descale(tmp10 - tmp3, n);
-    ws[8 + col] = descale(tmp11 + tmp2, n);
-    ws[48 + col] = descale(tmp11 - tmp2, n);
-    ws[16 + col] = descale(tmp12 + tmp1, n);
-    ws[40 + col] = descale(tmp12 - tmp1, n);
-    ws[24 + col] = descale(tmp13 + tmp0, n);
-    ws[32 + col] = descale(tmp13 - tmp0, n);
+    for (let row = 0; row < 8; row++) v[row] = coefs[i + row * 8] * q[col + row * 8];
+    idct1d(v);
+    for (let row = 0; row < 8; row++) ws[row * 8 + col] = descale(v[row], n1);
   }
   // Pass 2: rows, from the workspace to samples (removes PASS1_BITS and the 8x DCT scale).
-  const n = CONST_BITS + PASS1_BITS + 3;
+  const n2 = CONST_BITS + PASS1_BITS + 3;
   for (let row = 0; row < 8; row++) {
     const w = row * 8;
     const o = outOffset + row * stride;
@@ -368,46 +380,9 @@ function idctIslow(coefs: Int16Array, ci: number, q: Int32Array, ws: Int32Array,
       for (let k = 0; k < 8; k++) out[o + k] = dc;
       continue;
     }
-    let z2 = ws[w + 2];
-    let z3 = ws[w + 6];
-    let z1 = (z2 + z3) * FIX_0_541196100;
-    let tmp2 = z1 + z3 * -FIX_1_847759065;
-    let tmp3 = z1 + z2 * FIX_0_765366865;
-    let tmp0 = (ws[w] + ws[w + 4]) << CONST_BITS;
-    let tmp1 = (ws[w] - ws[w + 4]) << CONST_BITS;
-    const tmp10 = tmp0 + tmp3;
-    const tmp13 = tmp0 - tmp3;
-    const tmp11 = tmp1 + tmp2;
-    const tmp12 = tmp1 - tmp2;
-    tmp0 = ws[w + 7];
-    tmp1 = ws[w + 5];
-    tmp2 = ws[w + 3];
-    tmp3 = ws[w + 1];
-    z1 = tmp0 + tmp3;
-    z2 = tmp1 + tmp2;
-    z3 = tmp0 + tmp2;
-    let z4 = tmp1 + tmp3;
-    const z5 = (z3 + z4) * FIX_1_175875602;
-    tmp0 *= FIX_0_298631336;
-    tmp1 *= FIX_2_053119869;
-    tmp2 *= FIX_3_072711026;
-    tmp3 *= FIX_1_501321110;
-    z1 *= -FIX_0_899976223;
-    z2 *= -FIX_2_562915447;
-    z3 = z3 * -FIX_1_961570560 + z5;
-    z4 = z4 * -FIX_0_390180644 + z5;
-    tmp0 += z1 + z3;
-    tmp1 += z2 + z4;
-    tmp2 += z2 + z3;
-    tmp3 += z1 + z4;
-    out[o] = idctLimit(descale(tmp10 + tmp3, n));
-    out[o + 7] = idctLimit(descale(tmp10 - tmp3, n));
-    out[o + 1] = idctLimit(descale(tmp11 + tmp2, n));
-    out[o + 6] = idctLimit(descale(tmp11 - tmp2, n));
-    out[o + 2] = idctLimit(descale(tmp12 + tmp1, n));
-    out[o + 5] = idctLimit(descale(tmp12 - tmp1, n));
-    out[o + 3] = idctLimit(descale(tmp13 + tmp0, n));
-    out[o + 4] = idctLimit(descale(tmp13 - tmp0, n));
+    for (let k = 0; k < 8; k++) v[k] = ws[w + k];
+    idct1d(v);
+    for (let k = 0; k < 8; k++) out[o + k] = idctLimit(descale(v[k], n2));
   }
 }
 
