@@ -23,6 +23,7 @@ import { avgpool2dWgsl } from './shaders/avgpool2d.wgsl.js';
 import { conv2dRegtileWgsl } from './shaders/conv2d-regtile.wgsl.js';
 import { conv2dTiledWgsl } from './shaders/conv2d-tiled.wgsl.js';
 import { ELEMENTWISE_WORKGROUP } from './shaders/flat-index.wgsl.js';
+import { windowConstants } from './shaders/window.wgsl.js';
 import { globalAvgPoolWgsl } from './shaders/globalavgpool.wgsl.js';
 import { maxpool2dWgsl } from './shaders/maxpool2d.wgsl.js';
 import { reluWgsl } from './shaders/relu.wgsl.js';
@@ -154,14 +155,7 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
         COUT: c.outChannels,
         CIN_G: cinG,
         COUT_G: coutG,
-        KH: c.kernel[0],
-        KW: c.kernel[1],
-        SH: c.stride[0],
-        SW: c.stride[1],
-        PAD_T: c.pads[0],
-        PAD_L: c.pads[1],
-        DH: c.dilation[0],
-        DW: c.dilation[1],
+        ...windowConstants(c.kernel, c.stride, [c.pads[0], c.pads[1]], c.dilation),
         HAS_RESIDUAL: c.residual ? 1 : 0,
         RELU: c.relu ? 1 : 0,
         WG_M: tile.wgM,
@@ -263,17 +257,12 @@ export function createKernel(device: GPUDevice, n: FusedNode, convKind: ConvKern
     case 'avgpool':
       return noWeights((env) => {
         const info = pool2dInfo(env.shape(n.input), n);
-        const [kh, kw] = n.kernel;
-        const constants = {
-          KH: kh,
-          KW: kw,
-          SH: info.h.stride,
-          SW: info.w.stride,
-          PAD_T: info.h.padBegin,
-          PAD_L: info.w.padBegin,
-          DH: info.h.dilation,
-          DW: info.w.dilation,
-        };
+        const constants = windowConstants(
+          n.kernel,
+          [info.h.stride, info.w.stride],
+          [info.h.padBegin, info.w.padBegin],
+          [info.h.dilation, info.w.dilation],
+        );
         const total = sizeOf(info.outShape);
         const uniforms = [total, info.h.inSize, info.w.inSize, info.h.outSize, info.w.outSize];
         const x = { buffer: env.buffer(n.input), access: 'read' as const };

@@ -4,6 +4,7 @@
  * so that ceil_mode and count_include_pad follow PyTorch exactly.
  */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
+import { windowOverridesWgsl } from './window.wgsl.js';
 
 export const avgpool2dWgsl = /* wgsl */ `
 ${flatIndexWgsl}
@@ -15,15 +16,7 @@ struct Params {
   outW: u32,
 }
 
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PAD_T: u32;
-override PAD_L: u32;
-override DH: u32;
-override DW: u32;
-
+${windowOverridesWgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;         // NCHW
 @group(0) @binding(2) var<storage, read> divisors: array<u32>;  // [outH] taps per row, then [outW] per column

@@ -19,6 +19,8 @@
  * see: the implicit GEMM formulation in NVIDIA CUTLASS docs (implicit_gemm_convolution.md) and
  * onnxruntime-web's conv2d_mm; the linear layer runs through this kernel as a 1x1 conv on [N, F, 1, 1].
  */
+import { windowOverridesWgsl } from './window.wgsl.js';
+
 export const conv2dTiledWgsl = /* wgsl */ `
 struct Params {
   inH: u32,
@@ -32,14 +34,7 @@ override CIN: u32;        // input channels, all groups
 override COUT: u32;       // output channels, all groups
 override CIN_G: u32;      // input channels per group
 override COUT_G: u32;     // output channels per group
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PAD_T: u32;
-override PAD_L: u32;
-override DH: u32;
-override DW: u32;
+${windowOverridesWgsl}
 override HAS_RESIDUAL: bool;
 override RELU: bool;
 override WG_M: u32 = 16u;  // threads along m

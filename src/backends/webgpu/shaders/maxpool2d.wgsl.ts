@@ -3,6 +3,7 @@
  * -inf). Window geometry is specialised with overrides; sizes come from src/shape.ts via the uniforms.
  */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
+import { windowOverridesWgsl } from './window.wgsl.js';
 
 export const maxpool2dWgsl = /* wgsl */ `
 ${flatIndexWgsl}
@@ -14,15 +15,7 @@ struct Params {
   outW: u32,
 }
 
-override KH: u32;
-override KW: u32;
-override SH: u32;
-override SW: u32;
-override PAD_T: u32;
-override PAD_L: u32;
-override DH: u32;
-override DW: u32;
-
+${windowOverridesWgsl}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;        // NCHW
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;  // NCHW
