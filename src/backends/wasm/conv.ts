@@ -119,7 +119,8 @@ export function runConv(
   const [n, cin, h, w] = inShape;
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
-  if (convMethod(c) === 'winograd') {
+  const method = convMethod(c);
+  if (method === 'winograd') {
     k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
@@ -127,7 +128,7 @@ export function runConv(
     n, h, w, cin, oh, ow, cout,
     c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1], c.groups,
   ] as const;
-  if (convMethod(c) === 'grouped') {
+  if (method === 'grouped') {
     k.grouped_conv_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu);
   } else {
     k.conv2d_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch);
