@@ -211,8 +211,8 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
  * f32_gemm_MRx8 as a function of its own: the relaxed build calls this one. Inlined into
  * f32_gemm's tile loop, its 12 accumulators spilled (measured: 51 -> 32 GFLOP/s), while the plain
  * build's 8 gain from the inlining: V8 keeps the A row offsets out of the depth loop there and
- * recomputed them in every step of the out-of-line kernel (measured: +7% to +17% on ResNet-50's
- * 1x1 GEMM shapes).
+ * recomputed them in every step of the out-of-line kernel (measured: +4% to +11% on ResNet-50's
+ * GEMM shapes).
  */
 function f32_gemm_MRx8_call(
   mr: i32, nc: i32, kc: i32, a: usize, w: usize,
@@ -318,12 +318,10 @@ export function f32_gemm(
         const rij = r != 0 ? r + row * ldrB + jB : 0;
         if (nc <= 4) {
           f32_gemm_MRx4(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        } else if (ASC_FEATURE_RELAXED_SIMD) {
+          f32_gemm_MRx8_call(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
         } else {
-          if (ASC_FEATURE_RELAXED_SIMD) {
-            f32_gemm_MRx8_call(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
-          } else {
-            f32_gemm_MRx8(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
-          }
+          f32_gemm_MRx8(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
         }
       }
       wj += panelB;
