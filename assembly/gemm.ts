@@ -82,14 +82,17 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
 }
 
 /**
- * f32_gemm_MRx8: one tile of C[mr x nc] = A[mr x K] * W + bias (+ R) (then ReLU), with mr <= MR
+ * f32_gemm_Rx8: one tile of C[mr x nc] = A[mr x K] * W + bias (+ R) (then ReLU), with mr <= R <= MR
  * and nc <= 8 columns of one packed panel w, from a packed A panel a (packA). Strides in bytes.
+ * R, the rows the tile computes, is a literal at every call site, so each call is a kernel of its
+ * own: the full MR rows, or fewer for a block's last rows (e.g. one row of M = 49 in ResNet's last
+ * stage, where the full tile would compute MR - 1 rows for nothing).
  * Rows past mr alias the last real row (XNNPACK's pattern): packA repeated that row, so they
  * compute and store the same values again.
  */
 // @ts-ignore: decorator
-@inline function f32_gemm_MRx8(
-  mr: i32, nc: i32, kc: i32, a: usize, w: usize,
+@inline function f32_gemm_Rx8(
+  R: i32, mr: i32, nc: i32, kc: i32, a: usize, w: usize,
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
 ): void {
   let vacc0x0 = v128.load(w);
@@ -108,21 +111,27 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
     const va0k0 = v128.load32_splat(a);
     vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
     vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
-    const va1k0 = v128.load32_splat(a, 4);
-    vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
-    vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
-    const va2k0 = v128.load32_splat(a, 8);
-    vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
-    vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
-    const va3k0 = v128.load32_splat(a, 12);
-    vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
-    vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
-    if (MR > 4) {
+    if (R > 1) {
+      const va1k0 = v128.load32_splat(a, 4);
+      vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
+      vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
+    }
+    if (R > 2) {
+      const va2k0 = v128.load32_splat(a, 8);
+      vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
+      vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
+    }
+    if (R > 3) {
+      const va3k0 = v128.load32_splat(a, 12);
+      vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
+      vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
+    }
+    if (R > 4) {
       const va4k0 = v128.load32_splat(a, 16);
       vacc4x0 = mac(vacc4x0, va4k0, vb0k0);
       vacc4x4 = mac(vacc4x4, va4k0, vb4k0);
     }
-    if (MR > 5) {
+    if (R > 5) {
       const va5k0 = v128.load32_splat(a, 20);
       vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
       vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
@@ -148,17 +157,23 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
     const r5 = mr > 5 ? r4 + ldr : r4;
     vacc0x0 = f32x4.add(vacc0x0, v128.load(r));
     vacc0x4 = f32x4.add(vacc0x4, v128.load(r, 16));
-    vacc1x0 = f32x4.add(vacc1x0, v128.load(r1));
-    vacc1x4 = f32x4.add(vacc1x4, v128.load(r1, 16));
-    vacc2x0 = f32x4.add(vacc2x0, v128.load(r2));
-    vacc2x4 = f32x4.add(vacc2x4, v128.load(r2, 16));
-    vacc3x0 = f32x4.add(vacc3x0, v128.load(r3));
-    vacc3x4 = f32x4.add(vacc3x4, v128.load(r3, 16));
-    if (MR > 4) {
+    if (R > 1) {
+      vacc1x0 = f32x4.add(vacc1x0, v128.load(r1));
+      vacc1x4 = f32x4.add(vacc1x4, v128.load(r1, 16));
+    }
+    if (R > 2) {
+      vacc2x0 = f32x4.add(vacc2x0, v128.load(r2));
+      vacc2x4 = f32x4.add(vacc2x4, v128.load(r2, 16));
+    }
+    if (R > 3) {
+      vacc3x0 = f32x4.add(vacc3x0, v128.load(r3));
+      vacc3x4 = f32x4.add(vacc3x4, v128.load(r3, 16));
+    }
+    if (R > 4) {
       vacc4x0 = f32x4.add(vacc4x0, v128.load(r4));
       vacc4x4 = f32x4.add(vacc4x4, v128.load(r4, 16));
     }
-    if (MR > 5) {
+    if (R > 5) {
       vacc5x0 = f32x4.add(vacc5x0, v128.load(r5));
       vacc5x4 = f32x4.add(vacc5x4, v128.load(r5, 16));
     }
@@ -181,35 +196,41 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
 
   // Aliased rows hold the same values as the row they alias, so the store order does not matter.
   if (nc == 8) {
-    if (MR > 5) {
+    if (R > 5) {
       v128.store(c5, vacc5x0);
       v128.store(c5, vacc5x4, 16);
     }
-    if (MR > 4) {
+    if (R > 4) {
       v128.store(c4, vacc4x0);
       v128.store(c4, vacc4x4, 16);
     }
-    v128.store(c3, vacc3x0);
-    v128.store(c3, vacc3x4, 16);
-    v128.store(c2, vacc2x0);
-    v128.store(c2, vacc2x4, 16);
-    v128.store(c1, vacc1x0);
-    v128.store(c1, vacc1x4, 16);
+    if (R > 3) {
+      v128.store(c3, vacc3x0);
+      v128.store(c3, vacc3x4, 16);
+    }
+    if (R > 2) {
+      v128.store(c2, vacc2x0);
+      v128.store(c2, vacc2x4, 16);
+    }
+    if (R > 1) {
+      v128.store(c1, vacc1x0);
+      v128.store(c1, vacc1x4, 16);
+    }
     v128.store(c0, vacc0x0);
     v128.store(c0, vacc0x4, 16);
   } else {
-    if (MR > 5) storeTail(c5, vacc5x0, vacc5x4, nc);
-    if (MR > 4) storeTail(c4, vacc4x0, vacc4x4, nc);
-    storeTail(c3, vacc3x0, vacc3x4, nc);
-    storeTail(c2, vacc2x0, vacc2x4, nc);
-    storeTail(c1, vacc1x0, vacc1x4, nc);
+    if (R > 5) storeTail(c5, vacc5x0, vacc5x4, nc);
+    if (R > 4) storeTail(c4, vacc4x0, vacc4x4, nc);
+    if (R > 3) storeTail(c3, vacc3x0, vacc3x4, nc);
+    if (R > 2) storeTail(c2, vacc2x0, vacc2x4, nc);
+    if (R > 1) storeTail(c1, vacc1x0, vacc1x4, nc);
     storeTail(c0, vacc0x0, vacc0x4, nc);
   }
 }
 
 /**
- * f32_gemm_MRx8 as a function of its own: the relaxed build calls this one. Inlined into
- * f32_gemm's tile loop, its 12 accumulators spilled (measured: 51 -> 32 GFLOP/s), while the plain
+ * The relaxed build's tiles, each a function of its own: inlined into f32_gemm's tile loop, the
+ * 12 accumulators of its MR-row tile spilled (measured: 51 -> 32 GFLOP/s), while the plain
  * build's 8 gain from the inlining: V8 keeps the A row offsets out of the depth loop there and
  * recomputed them in every step of the out-of-line kernel (measured: +4% to +11% on ResNet-50's
  * GEMM shapes).
@@ -218,7 +239,23 @@ function f32_gemm_MRx8_call(
   mr: i32, nc: i32, kc: i32, a: usize, w: usize,
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
 ): void {
-  f32_gemm_MRx8(mr, nc, kc, a, w, c, ldc, r, ldr, relu);
+  f32_gemm_Rx8(MR, mr, nc, kc, a, w, c, ldc, r, ldr, relu);
+}
+
+/** The last 2 to 4 rows of a block in the relaxed build (MR = 6). */
+function f32_gemm_4x8_call(
+  mr: i32, nc: i32, kc: i32, a: usize, w: usize,
+  c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+): void {
+  f32_gemm_Rx8(4, mr, nc, kc, a, w, c, ldc, r, ldr, relu);
+}
+
+/** A block's last row when it is alone: out of line in both builds (rare, and inlined it would crowd the main tile's registers). */
+function f32_gemm_1x8_call(
+  nc: i32, kc: i32, a: usize, w: usize,
+  c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+): void {
+  f32_gemm_Rx8(1, 1, nc, kc, a, w, c, ldc, r, ldr, relu);
 }
 
 /**
@@ -316,12 +353,17 @@ export function f32_gemm(
         const row = <usize>(m0 + i);
         const cij = c + row * ldcB + jB;
         const rij = r != 0 ? r + row * ldrB + jB : 0;
+        const mr = min(MR, mb - i);
         if (nc <= 4) {
-          f32_gemm_MRx4(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
-        } else if (ASC_FEATURE_RELAXED_SIMD) {
-          f32_gemm_MRx8_call(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+          f32_gemm_MRx4(mr, nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        } else if (mr == 1) {
+          f32_gemm_1x8_call(nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        } else if (!ASC_FEATURE_RELAXED_SIMD) {
+          f32_gemm_Rx8(MR, mr, nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+        } else if (mr > 4) {
+          f32_gemm_MRx8_call(mr, nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
         } else {
-          f32_gemm_MRx8(min(MR, mb - i), nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
+          f32_gemm_4x8_call(mr, nc, k, ap, wj, cij, ldcB, rij, ldrB, relu);
         }
       }
       wj += panelB;
