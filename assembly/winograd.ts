@@ -23,7 +23,7 @@ const BLOCK_BYTES: i32 = 8 * 1024 * 1024;
 
 /**
  * Tiles per block: a multiple of MR, at least MR. Large blocks reuse each U[xi] (cin x cout,
- * read once per block) over more tiles; V[xi] of one block must still fit in L2.
+ * fetched from memory once per block) over more tiles; V[xi] of one block must still fit in L2.
  */
 export function winograd_block_tiles(cin: i32, cout: i32): i32 {
   const t = min(SLICE_BYTES / (cin << 2), BLOCK_BYTES / (36 * 4 * (cin + cout)));
