@@ -89,11 +89,13 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
  * stage, where the full tile would compute MR - 1 rows for nothing).
  * Rows past mr alias the last real row (XNNPACK's pattern): packA repeated that row, so they
  * compute and store the same values again.
+ * STEM (a literal too) reads A from conv7x7s2c3_nhwc's row buffer instead of a packed panel: row
+ * r of depth step k at a + r * STEM_ROW_B + 4k.
  */
 // @ts-ignore: decorator
 @inline function f32_gemm_Rx8(
   R: i32, mr: i32, nc: i32, kc: i32, a: usize, w: usize,
-  c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+  c: usize, ldc: usize, r: usize, ldr: usize, relu: bool, STEM: bool = false,
 ): void {
   let vacc0x0 = v128.load(w);
   let vacc0x4 = v128.load(w, 16);
@@ -104,7 +106,7 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
   let vacc5x0 = vacc0x0, vacc5x4 = vacc0x4;
   w += 32;
 
-  const aEnd = a + <usize>kc * (MR * 4);
+  const aEnd = a + <usize>kc * (STEM ? 4 : MR * 4);
   while (a < aEnd) {
     const vb0k0 = v128.load(w);
     const vb4k0 = v128.load(w, 16);
@@ -112,31 +114,31 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
     vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
     vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
     if (R > 1) {
-      const va1k0 = v128.load32_splat(a, 4);
+      const va1k0 = STEM ? v128.load32_splat(a, 168) : v128.load32_splat(a, 4);
       vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
       vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
     }
     if (R > 2) {
-      const va2k0 = v128.load32_splat(a, 8);
+      const va2k0 = STEM ? v128.load32_splat(a, 336) : v128.load32_splat(a, 8);
       vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
       vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
     }
     if (R > 3) {
-      const va3k0 = v128.load32_splat(a, 12);
+      const va3k0 = STEM ? v128.load32_splat(a, 504) : v128.load32_splat(a, 12);
       vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
       vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
     }
     if (R > 4) {
-      const va4k0 = v128.load32_splat(a, 16);
+      const va4k0 = STEM ? v128.load32_splat(a, 672) : v128.load32_splat(a, 16);
       vacc4x0 = mac(vacc4x0, va4k0, vb0k0);
       vacc4x4 = mac(vacc4x4, va4k0, vb4k0);
     }
     if (R > 5) {
-      const va5k0 = v128.load32_splat(a, 20);
+      const va5k0 = STEM ? v128.load32_splat(a, 840) : v128.load32_splat(a, 20);
       vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
       vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
     }
-    a += MR * 4;
+    a += STEM ? 4 : MR * 4;
     w += 32;
   }
 
@@ -248,6 +250,20 @@ function f32_gemm_4x8_call(
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
 ): void {
   f32_gemm_Rx8(4, mr, nc, kc, a, w, c, ldc, r, ldr, relu);
+}
+
+/** conv7x7s2c3_nhwc's full tiles in the relaxed build (out of line, as f32_gemm_MRx8_call). */
+function f32_stem_MRx8_call(
+  nc: i32, a: usize, w: usize, c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+): void {
+  f32_gemm_Rx8(MR, MR, nc, STEM_K, a, w, c, ldc, r, ldr, relu, true);
+}
+
+/** conv7x7s2c3_nhwc's last pixels of a row, one at a time. */
+function f32_stem_1x8_call(
+  nc: i32, a: usize, w: usize, c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
+): void {
+  f32_gemm_Rx8(1, 1, nc, STEM_K, a, w, c, ldc, r, ldr, relu, true);
 }
 
 /** A block's last row when it is alone: out of line in both builds (rare, and inlined it would crowd the main tile's registers). */
@@ -509,6 +525,80 @@ function im2col_nhwc(
         } else {
           for (let g = 0; g < groups; g++, d += groupB) memory.fill(d, 0, tapB);
         }
+      }
+    }
+  }
+}
+
+/** Depth of the 7x7 stem conv on 3 channels. */
+const STEM_K: i32 = 7 * 7 * 3;
+/**
+ * Bytes between the A rows of adjacent output pixels in conv7x7s2c3_nhwc's row buffer: 2 input
+ * columns (the stride) of 7 x 3 floats. The microkernel's row offsets are this times r (literals).
+ */
+const STEM_ROW_B: i32 = 2 * 7 * 3 * 4;
+
+/** Scratch bytes conv7x7s2c3_nhwc needs for an output ow pixels wide: one row buffer. */
+export function stem_scratch_bytes(ow: i32): i32 {
+  return (2 * ow + 5) * 7 * 3 * 4;
+}
+
+/**
+ * The 7x7 stride-2 conv of 3 input channels (ResNet's stem), as a GEMM without im2col or packing:
+ * for each output row it gathers the 7 input rows its windows read into one buffer of columns,
+ * buf[col][ky][c] (2 * ow + 5 columns of 21 floats, zeros in the padding), where the patch of
+ * output pixel x is the 147 contiguous floats at column 2x in the order (kx, ky, c), and the
+ * patches of adjacent pixels are STEM_ROW_B bytes apart: the microkernel reads its rows straight
+ * from the buffer. packed: the GEMM's packed weights in that order (kx, ky, c), i.e. of the
+ * kernel with its two axes swapped (src/backends/wasm/conv.ts). scratch: stem_scratch_bytes(ow).
+ * A residual (NHWC of the output's shape, 0 if none) and ReLU as in conv2d_nhwc.
+ */
+export function conv7x7s2c3_nhwc(
+  n: i32, h: i32, w: i32, oh: i32, ow: i32, cout: i32, pt: i32, pl: i32,
+  input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize,
+): void {
+  const cols = 2 * ow + 5;
+  const panelB = <usize>panelFloats(STEM_K) << 2;
+  const pixB = <usize>cout << 2;
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      let d = scratch;
+      for (let col = 0; col < cols; col++) {
+        const ix = col - pl;
+        for (let ky = 0; ky < 7; ky++, d += 12) {
+          const iy = 2 * y - pt + ky;
+          if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+            const src = input + <usize>(((b * h + iy) * w + ix) * 3) * 4;
+            store<f32>(d, load<f32>(src));
+            store<f32>(d, load<f32>(src, 4), 4);
+            store<f32>(d, load<f32>(src, 8), 8);
+          } else {
+            store<f32>(d, 0);
+            store<f32>(d, 0, 4);
+            store<f32>(d, 0, 8);
+          }
+        }
+      }
+      const outRow = output + <usize>(b * oh + y) * ow * pixB;
+      const resRow = residual != 0 ? residual + <usize>(b * oh + y) * ow * pixB : 0;
+      let x = 0;
+      for (; x < ow; x++) {
+        const tile = x + MR <= ow;
+        const a = scratch + <usize>x * STEM_ROW_B;
+        let wj = packed;
+        for (let j = 0; j < cout; j += NR, wj += panelB) {
+          const nc = min(NR, cout - j);
+          const cij = outRow + <usize>x * pixB + (<usize>j << 2);
+          const rij = resRow != 0 ? resRow + <usize>x * pixB + (<usize>j << 2) : 0;
+          if (!tile) {
+            f32_stem_1x8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
+          } else if (ASC_FEATURE_RELAXED_SIMD) {
+            f32_stem_MRx8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
+          } else {
+            f32_gemm_Rx8(MR, MR, nc, STEM_K, a, wj, cij, pixB, rij, pixB, relu, true);
+          }
+        }
+        if (tile) x += MR - 1;
       }
     }
   }

@@ -1,7 +1,7 @@
 // The wasm kernels of the library: pointers and sizes only (all f32, NHWC activations).
 // Built by scripts/build-wasm.mjs into build/kernels.wasm (SIMD) and build/kernels.relaxed.wasm
 // (relaxed SIMD: fused multiply-add, a 6-row GEMM tile); the loader picks one at run time.
-export { MR, NR, f32_gemm, gemm_scratch_bytes, conv2d_nhwc, conv_scratch_bytes } from './gemm';
+export { MR, NR, f32_gemm, gemm_scratch_bytes, conv2d_nhwc, conv_scratch_bytes, conv7x7s2c3_nhwc, stem_scratch_bytes } from './gemm';
 export { grouped_conv_nhwc } from './grouped';
 export { winograd_f4x4_3x3_nhwc, winograd_block_tiles, winograd_scratch_bytes } from './winograd';
 export { maxpool_nhwc, avgpool_nhwc, global_avgpool_nhwc } from './pool';

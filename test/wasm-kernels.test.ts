@@ -129,6 +129,11 @@ const convCases: ConvCase[] = [
   { cin: 13, cout: 11, h: 3, w: 9, k: 1, batch: 3, residual: true, relu: true },
   { cin: 12, cout: 20, h: 9, w: 7, k: 1, stride: 2 },
   { cin: 3, cout: 8, h: 23, w: 19, k: 7, stride: 2, pads: [3, 3, 3, 3], relu: true },
+  // The stem kernel: a row's last pixels (ow mod MR), a last panel of 5 columns, two images, a
+  // residual; an output of one pixel with uneven pads; a 16x16 output.
+  { cin: 3, cout: 13, h: 9, w: 30, k: 7, stride: 2, pads: [3, 3, 3, 3], residual: true, batch: 2 },
+  { cin: 3, cout: 64, h: 4, w: 5, k: 7, stride: 2, pads: [2, 3, 1, 0] },
+  { cin: 3, cout: 16, h: 32, w: 32, k: 7, stride: 2, pads: [3, 3, 3, 3], relu: true },
   { cin: 5, cout: 7, h: 6, w: 6, k: 3, pads: [1, 1, 1, 1] },
   { cin: 3, cout: 5, h: 2, w: 3, k: 5, pads: [2, 2, 2, 2], batch: 2 },
   { cin: 6, cout: 9, h: 4, w: 4, k: 3, stride: 3, pads: [2, 0, 1, 2] },
@@ -198,7 +203,7 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
         bias: alloc(c.cout),
         output: alloc(outFloats),
         residual: c.residual ? alloc(outFloats) : 0,
-        scratch: alloc(convScratchBytes(k, geometry, info.outShape[0] * info.outShape[2] * info.outShape[3]) / 4),
+        scratch: alloc(convScratchBytes(k, geometry, info.outShape) / 4),
       };
       const mem = f32();
       mem.set(nhwc(x), buf.input / 4);
@@ -218,7 +223,7 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
     });
   }
 
-  it('picks Winograd for 3x3 stride-1 ungrouped convs with channels in fours, the direct kernel for narrow groups, GEMM otherwise', () => {
+  it('picks Winograd for 3x3 stride-1 ungrouped convs with channels in fours, the direct kernel for narrow groups, the stem kernel for 7x7 stride-2 on 3 channels, GEMM otherwise', () => {
     const g = (k: number, s: number, groups: number, cin = 8, cout = 8, d = 1): ConvGeometry => ({
       inChannels: cin, outChannels: cout, kernel: [k, k], stride: [s, s], dilation: [d, d], groups,
     });
@@ -231,6 +236,10 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
     expect(convMethod(g(3, 1, 1, 6, 8))).toBe('gemm');
     expect(convMethod(g(3, 1, 1, 8, 8, 2))).toBe('gemm');
     expect(convMethod(g(1, 1, 1))).toBe('gemm');
+    expect(convMethod(g(7, 2, 1, 3, 64))).toBe('stem');
+    expect(convMethod(g(7, 1, 1, 3, 64))).toBe('gemm');
+    expect(convMethod(g(7, 2, 1, 4, 64))).toBe('gemm');
+    expect(convMethod(g(7, 2, 1, 3, 64, 2))).toBe('gemm');
   });
 });
 

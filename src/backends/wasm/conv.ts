@@ -6,6 +6,10 @@
  *   grouped   groups > 1 with 4 or 8 output channels per group and input channels per group a
  *             multiple of 4 (ResNeXt 32x4d stages 1-2): a direct conv (assembly/grouped.ts) that
  *             reads the GEMM's packed weights, with no im2col and no packed copy of the input.
+ *   stem      7x7, stride 2, 3 input channels, dilation 1, groups 1 (ResNet's stem): the GEMM
+ *             microkernel reads its rows from a per-output-row buffer of the input's columns, with
+ *             no im2col and no packing (assembly/gemm.ts conv7x7s2c3_nhwc); its weights are
+ *             packed with the kernel's two axes swapped, the depth order that buffer gives.
  *   gemm      everything else (assembly/gemm.ts conv2d_nhwc): 1x1 stride-1 unpadded convs read the
  *             activations as the GEMM's A directly; other convs go through blocked im2col; each
  *             group runs its own GEMM on its part of the shared im2col rows (ResNeXt pays no
@@ -15,7 +19,7 @@ import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
 import { packConvWeights, packedConvFloats } from './pack.js';
 
-export type ConvMethod = 'gemm' | 'winograd' | 'grouped';
+export type ConvMethod = 'gemm' | 'winograd' | 'grouped' | 'stem';
 
 /** The geometry a conv kernel is chosen by (a FusedConv satisfies it). */
 export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'dilation' | 'groups'>;
@@ -24,6 +28,8 @@ export function convMethod(c: ConvGeometry): ConvMethod {
   const is3x3s1 = c.kernel[0] === 3 && c.kernel[1] === 3 && c.stride[0] === 1 && c.stride[1] === 1;
   const plain = c.dilation[0] === 1 && c.dilation[1] === 1 && c.groups === 1;
   if (is3x3s1 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) return 'winograd';
+  const is7x7s2 = c.kernel[0] === 7 && c.kernel[1] === 7 && c.stride[0] === 2 && c.stride[1] === 2;
+  if (is7x7s2 && plain && c.inChannels === 3) return 'stem';
   const cinG = c.inChannels / c.groups;
   const coutG = c.outChannels / c.groups;
   if (c.groups > 1 && (coutG === 4 || coutG === 8) && cinG % 4 === 0) return 'grouped';
@@ -42,7 +48,12 @@ export function convPackedFloats(c: ConvGeometry): number {
  */
 export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Array, bias: Float32Array): void {
   const cinG = c.inChannels / c.groups;
-  if (convMethod(c) !== 'winograd') {
+  const method = convMethod(c);
+  if (method === 'stem') {
+    packConvWeights(dst, swapKernelAxes(weight, c.outChannels * cinG, c.kernel[0], c.kernel[1]), bias, c.outChannels, cinG, c.kernel[1], c.kernel[0], 1);
+    return;
+  }
+  if (method !== 'winograd') {
     packConvWeights(dst, weight, bias, c.outChannels, cinG, c.kernel[0], c.kernel[1], c.groups);
     return;
   }
@@ -52,6 +63,17 @@ export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Arra
   for (let xi = 0; xi < 36; xi++) {
     packConvWeights(dst.subarray(xi * per, (xi + 1) * per), u[xi], zeros, c.outChannels, c.inChannels, 1, 1, 1);
   }
+}
+
+/** The kernels of [planes, kh, kw] weights with their two axes swapped: [planes, kw, kh]. */
+function swapKernelAxes(weight: Float32Array, planes: number, kh: number, kw: number): Float32Array {
+  const out = new Float32Array(weight.length);
+  for (let p = 0; p < planes; p++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) out[(p * kw + kx) * kh + ky] = weight[(p * kh + ky) * kw + kx];
+    }
+  }
+  return out;
 }
 
 /** G of F(4x4, 3x3) (points 0, ±1, ±2, ∞): U = G g G^T. see: Lavin & Gray 2015. */
@@ -85,14 +107,16 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
 }
 
 /**
- * Scratch bytes the conv needs for this kernel set and an output of `outPixels` (batch x height x
- * width) pixels: the im2col block and its packed GEMM rows, or the Winograd V/M block.
+ * Scratch bytes the conv needs for this kernel set and an output of NCHW shape `outShape`: the
+ * im2col block and its packed GEMM rows, the Winograd V/M block, or the stem's row buffer.
  */
-export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outPixels: number): number {
+export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outShape: readonly number[]): number {
+  const [b, , oh, ow] = outShape;
   const method = convMethod(c);
   if (method === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
   if (method === 'grouped') return 0;
-  return k.conv_scratch_bytes(outPixels, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
+  if (method === 'stem') return k.stem_scratch_bytes(ow);
+  return k.conv_scratch_bytes(b * oh * ow, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
 }
 
 /** Where a conv's tensors live (byte addresses in wasm memory; residual 0 when none). */
@@ -122,6 +146,10 @@ export function runConv(
   const method = convMethod(c);
   if (method === 'winograd') {
     k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
+    return;
+  }
+  if (method === 'stem') {
+    k.conv7x7s2c3_nhwc(n, h, w, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
   const geometry = [

@@ -203,8 +203,7 @@ class WasmGraphExecutable implements WasmExecutable {
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
-        const [b, , oh, ow] = shapes.get(n.output)!;
-        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, b * oh * ow));
+        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
       } else if (n.op === 'avgpool') {

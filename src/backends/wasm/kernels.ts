@@ -33,6 +33,11 @@ export interface KernelExports {
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
     input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
+  conv7x7s2c3_nhwc(
+    n: number, h: number, w: number, oh: number, ow: number, cout: number, pt: number, pl: number,
+    input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
+  ): void;
+  stem_scratch_bytes(ow: number): number;
   winograd_block_tiles(cin: number, cout: number): number;
   winograd_scratch_bytes(cin: number, cout: number): number;
   maxpool_nhwc(
