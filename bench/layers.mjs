@@ -65,7 +65,7 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
         bias: take(n.outChannels * 4),
         output: take(outFloats * 4),
         residual: n.residual ? take(outFloats * 4) : 0,
-        scratch: take(convScratchBytes(k, n, conv.outShape[0] * conv.outShape[2] * conv.outShape[3])),
+        scratch: take(convScratchBytes(k, n, conv.outShape)),
       };
       k.memory.grow(Math.ceil((top + 64) / 65536));
       const f32 = new Float32Array(k.memory.buffer);
