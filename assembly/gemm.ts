@@ -114,27 +114,27 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
     vacc0x0 = mac(vacc0x0, va0k0, vb0k0);
     vacc0x4 = mac(vacc0x4, va0k0, vb4k0);
     if (R > 1) {
-      const va1k0 = STEM ? v128.load32_splat(a, 168) : v128.load32_splat(a, 4);
+      const va1k0 = STEM ? v128.load32_splat(a, STEM_ROW_B) : v128.load32_splat(a, 4);
       vacc1x0 = mac(vacc1x0, va1k0, vb0k0);
       vacc1x4 = mac(vacc1x4, va1k0, vb4k0);
     }
     if (R > 2) {
-      const va2k0 = STEM ? v128.load32_splat(a, 336) : v128.load32_splat(a, 8);
+      const va2k0 = STEM ? v128.load32_splat(a, STEM_ROW_B * 2) : v128.load32_splat(a, 8);
       vacc2x0 = mac(vacc2x0, va2k0, vb0k0);
       vacc2x4 = mac(vacc2x4, va2k0, vb4k0);
     }
     if (R > 3) {
-      const va3k0 = STEM ? v128.load32_splat(a, 504) : v128.load32_splat(a, 12);
+      const va3k0 = STEM ? v128.load32_splat(a, STEM_ROW_B * 3) : v128.load32_splat(a, 12);
       vacc3x0 = mac(vacc3x0, va3k0, vb0k0);
       vacc3x4 = mac(vacc3x4, va3k0, vb4k0);
     }
     if (R > 4) {
-      const va4k0 = STEM ? v128.load32_splat(a, 672) : v128.load32_splat(a, 16);
+      const va4k0 = STEM ? v128.load32_splat(a, STEM_ROW_B * 4) : v128.load32_splat(a, 16);
       vacc4x0 = mac(vacc4x0, va4k0, vb0k0);
       vacc4x4 = mac(vacc4x4, va4k0, vb4k0);
     }
     if (R > 5) {
-      const va5k0 = STEM ? v128.load32_splat(a, 840) : v128.load32_splat(a, 20);
+      const va5k0 = STEM ? v128.load32_splat(a, STEM_ROW_B * 5) : v128.load32_splat(a, 20);
       vacc5x0 = mac(vacc5x0, va5k0, vb0k0);
       vacc5x4 = mac(vacc5x4, va5k0, vb4k0);
     }
@@ -266,7 +266,7 @@ function f32_stem_1x8_call(
   f32_gemm_Rx8(1, 1, nc, STEM_K, a, w, c, ldc, r, ldr, relu, true);
 }
 
-/** A block's last row when it is alone: out of line in both builds (rare, and inlined it would crowd the main tile's registers). */
+/** A block's last row when it is alone (rare): out of line in both builds, so the plain build's f32_gemm inlines one tile only. */
 function f32_gemm_1x8_call(
   nc: i32, kc: i32, a: usize, w: usize,
   c: usize, ldc: usize, r: usize, ldr: usize, relu: bool,
@@ -534,7 +534,7 @@ function im2col_nhwc(
 const STEM_K: i32 = 7 * 7 * 3;
 /**
  * Bytes between the A rows of adjacent output pixels in conv7x7s2c3_nhwc's row buffer: 2 input
- * columns (the stride) of 7 x 3 floats. The microkernel's row offsets are this times r (literals).
+ * columns (the stride) of 7 x 3 floats. The microkernel's row offsets are this times r (constants).
  */
 const STEM_ROW_B: i32 = 2 * 7 * 3 * 4;
 
