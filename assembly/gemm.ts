@@ -581,8 +581,8 @@ export function conv7x7s2c3_nhwc(
       }
       const outRow = output + <usize>(b * oh + y) * ow * pixB;
       const resRow = residual != 0 ? residual + <usize>(b * oh + y) * ow * pixB : 0;
-      let x = 0;
-      for (; x < ow; x++) {
+      // Full tiles of MR pixels, then the row's last pixels one at a time.
+      for (let x = 0; x < ow; ) {
         const tile = x + MR <= ow;
         const a = scratch + <usize>x * STEM_ROW_B;
         let wj = packed;
@@ -598,7 +598,7 @@ export function conv7x7s2c3_nhwc(
             f32_gemm_Rx8(MR, MR, nc, STEM_K, a, wj, cij, pixB, rij, pixB, relu, true);
           }
         }
-        if (tile) x += MR - 1;
+        x += tile ? MR : 1;
       }
     }
   }
