@@ -142,6 +142,8 @@ const convCases: ConvCase[] = [
   { cin: 4, cout: 4, h: 2, w: 3, k: 3, pads: [1, 1, 1, 1] },
   { cin: 8, cout: 8, h: 10, w: 10, k: 3, pads: [0, 0, 0, 0] },
   { cin: 8, cout: 12, h: 8, w: 9, k: 3, pads: [0, 1, 2, 1] },
+  // Winograd over several blocks of tiles with a shorter last one (12 tiles a block at 128 channels; 32 tiles).
+  { cin: 128, cout: 128, h: 13, w: 15, k: 3, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
   { cin: 12, cout: 16, h: 9, w: 9, k: 3, stride: 2, pads: [1, 1, 1, 1], relu: true },
   { cin: 8, cout: 8, h: 9, w: 9, k: 3, dilation: 2, pads: [2, 2, 2, 2] },
   { cin: 8, cout: 16, h: 7, w: 6, k: 3, groups: 4, pads: [1, 1, 1, 1], residual: true },
