@@ -86,8 +86,10 @@ function packA(mr: i32, kc: i32, a: usize, ldaB: usize, dst: usize): void {
     v128.store(d, i64x2.shuffle(t2, t3, 1, 3), MR * 12);
     if (MR > 4) {
       // Rows 4 and 5 (relaxed build): two floats per depth step.
-      const u0 = i32x4.shuffle(v128.load(a4 + k), v128.load(a5 + k), 0, 4, 1, 5);
-      const u1 = i32x4.shuffle(v128.load(a4 + k), v128.load(a5 + k), 2, 6, 3, 7);
+      const x4 = v128.load(a4 + k);
+      const x5 = v128.load(a5 + k);
+      const u0 = i32x4.shuffle(x4, x5, 0, 4, 1, 5);
+      const u1 = i32x4.shuffle(x4, x5, 2, 6, 3, 7);
       v128.store64_lane(d, u0, 0, 16);
       v128.store64_lane(d, u0, 1, MR * 4 + 16);
       v128.store64_lane(d, u1, 0, MR * 8 + 16);

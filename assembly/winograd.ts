@@ -41,10 +41,10 @@ const TMP_BYTES: i32 = 1024;
 
 /**
  * Bytes of padding after each of the 36 slices V[xi] and M[xi] of a block. The transforms write
- * (and read) all 36 slices for every tile; slices a multiple of 4 KiB long (ResNet-50's 16 tiles x
- * 256 channels, 4 x 512) put those 36 addresses in the same L1 sets. Measured in ResNet-50 b1
- * (sum over its convs of each stage): 10.4 -> 9.8 ms at 14x14x256, 4.2 -> 4.0 at 7x7x512,
- * 56x56x64 0.3 ms slower, whole model 154.1 -> 153.4 ms plain (128 to 2048 bytes did alike).
+ * (and read) all 36 slices for every tile; slices a multiple of 4 KiB long (in the plain build,
+ * ResNet-50's 14x14x256 and 7x7x512 convs make blocks of 4 tiles: 4 and 8 KiB) put those 36
+ * addresses in the same L1 sets. Measured in ResNet-50 b1 (sum over each stage's convs, plain,
+ * 512 KiB blocks): 14x14x256 10.35 -> 9.89 ms, 7x7x512 4.03 -> 3.90, the other two alike.
  */
 const SLICE_PAD: usize = 512;
 
