@@ -565,9 +565,15 @@ const STEM_K: i32 = 7 * 7 * 3;
  */
 const STEM_ROW_B: i32 = 2 * 7 * 3 * 4;
 
-/** Scratch bytes conv7x7s2c3_nhwc needs for an output ow pixels wide: one row buffer. */
+/** Columns of conv7x7s2c3_nhwc's row buffer for an output ow pixels wide (the last window ends 7 columns past 2 * (ow - 1)). */
+// @ts-ignore: decorator
+@inline function stemColumns(ow: i32): i32 {
+  return 2 * ow + 5;
+}
+
+/** Scratch bytes conv7x7s2c3_nhwc needs for an output ow pixels wide: one row buffer of 7 x 3 floats a column. */
 export function stem_scratch_bytes(ow: i32): i32 {
-  return (2 * ow + 5) * 7 * 3 * 4;
+  return stemColumns(ow) * 7 * 3 * 4;
 }
 
 /**
@@ -584,7 +590,7 @@ export function conv7x7s2c3_nhwc(
   n: i32, h: i32, w: i32, oh: i32, ow: i32, cout: i32, pt: i32, pl: i32,
   input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize,
 ): void {
-  const cols = 2 * ow + 5;
+  const cols = stemColumns(ow);
   const panelB = <usize>panelFloats(STEM_K) << 2;
   const pixB = <usize>cout << 2;
   for (let b = 0; b < n; b++) {

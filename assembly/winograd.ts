@@ -48,10 +48,16 @@ const TMP_BYTES: i32 = 1024;
  */
 const SLICE_PAD: usize = 512;
 
+/** Bytes from one slice V[xi] (or M[xi]) of a block of `tiles` tiles to the next, for `ch` channels. */
+// @ts-ignore: decorator
+@inline function sliceStride(tiles: i32, ch: i32): usize {
+  return (<usize>tiles * ch << 2) + SLICE_PAD;
+}
+
 /** Scratch bytes winograd_f4x4_3x3_nhwc needs: V and M for one block, the transform temporaries and the GEMMs' packed A. */
 export function winograd_scratch_bytes(cin: i32, cout: i32): i32 {
   const block = winograd_block_tiles(cin, cout);
-  return block * 36 * 4 * (cin + cout) + 72 * <i32>SLICE_PAD + TMP_BYTES + gemm_scratch_bytes(block, cin);
+  return 36 * <i32>(sliceStride(block, cin) + sliceStride(block, cout)) + TMP_BYTES + gemm_scratch_bytes(block, cin);
 }
 
 // @ts-ignore: decorator
@@ -90,7 +96,7 @@ function winogradInput(
   input: usize, v: usize, patch: usize, tmp: usize,
 ): void {
   const tilesPerImage = tilesH * tilesW;
-  const xiStride = (<usize>tb * cin << 2) + SLICE_PAD; // bytes between V[xi] and V[xi + 1]
+  const xiStride = sliceStride(tb, cin); // bytes between V[xi] and V[xi + 1]
   for (let i = 0; i < tb; i++) {
     const t = t0 + i;
     const b = t / tilesPerImage;
@@ -160,7 +166,7 @@ function winogradOutput(
   m: usize, bias: usize, output: usize, residual: usize, relu: bool, tmp: usize,
 ): void {
   const tilesPerImage = tilesH * tilesW;
-  const xiStride = (<usize>tb * cout << 2) + SLICE_PAD;
+  const xiStride = sliceStride(tb, cout);
   const pixB = <usize>cout << 2;
   const zero = f32x4.splat(0);
   for (let i = 0; i < tb; i++) {
@@ -208,16 +214,16 @@ export function winograd_f4x4_3x3_nhwc(
   const block = winograd_block_tiles(cin, cout);
   const xiPacked = <usize>((cout + NR - 1) / NR) * (<usize>panelFloats(cin) << 2);
   const v = scratch;
-  const m = v + 36 * ((<usize>block * cin << 2) + SLICE_PAD);
-  const tmp = m + 36 * ((<usize>block * cout << 2) + SLICE_PAD);
+  const m = v + 36 * sliceStride(block, cin);
+  const tmp = m + 36 * sliceStride(block, cout);
   const apack = tmp + TMP_BYTES;
   // The gathered border patch (36 vectors) can share the M area: M is not live during the input transform.
   const patch = m;
   for (let t0 = 0; t0 < tiles; t0 += block) {
     const tb = min(block, tiles - t0);
     winogradInput(t0, tb, h, w, cin, tilesH, tilesW, pt, pl, input, v, patch, tmp);
-    const vStride = (<usize>tb * cin << 2) + SLICE_PAD;
-    const mStride = (<usize>tb * cout << 2) + SLICE_PAD;
+    const vStride = sliceStride(tb, cin);
+    const mStride = sliceStride(tb, cout);
     for (let xi = 0; xi < 36; xi++) {
       f32_gemm(tb, cout, cin, v + <usize>xi * vStride, cin, packed + <usize>xi * xiPacked, m + <usize>xi * mStride, cout, 0, 0, false, apack);
     }
