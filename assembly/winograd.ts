@@ -50,7 +50,7 @@ const SLICE_PAD: usize = 512;
 
 /** Bytes from one slice V[xi] (or M[xi]) of a block of `tiles` tiles to the next, for `ch` channels. */
 // @ts-ignore: decorator
-@inline function sliceStride(tiles: i32, ch: i32): usize {
+@inline export function sliceStride(tiles: i32, ch: i32): usize {
   return (<usize>tiles * ch << 2) + SLICE_PAD;
 }
 
@@ -61,7 +61,7 @@ export function winograd_scratch_bytes(cin: i32, cout: i32): i32 {
 }
 
 // @ts-ignore: decorator
-@inline function vmul(a: v128, s: f32): v128 {
+@inline export function vmul(a: v128, s: f32): v128 {
   return f32x4.mul(a, f32x4.splat(s));
 }
 

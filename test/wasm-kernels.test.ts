@@ -145,6 +145,14 @@ const convCases: ConvCase[] = [
   // Winograd over several blocks of tiles with a shorter last one (12 tiles a block at 128 channels; 32 tiles).
   { cin: 128, cout: 128, h: 13, w: 15, k: 3, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
   { cin: 12, cout: 16, h: 9, w: 9, k: 3, stride: 2, pads: [1, 1, 1, 1], relu: true },
+  // Stride-2 Winograd: uneven pads, an output smaller than a tile, even sizes with three images,
+  // and several blocks of tiles with a shorter last one (18 and 16 tiles at 128 channels).
+  { cin: 8, cout: 12, h: 10, w: 7, k: 3, stride: 2, pads: [0, 1, 1, 0] },
+  { cin: 4, cout: 4, h: 1, w: 2, k: 3, stride: 2, pads: [1, 1, 1, 1] },
+  { cin: 16, cout: 20, h: 16, w: 18, k: 3, stride: 2, pads: [1, 1, 1, 1], batch: 3, residual: true },
+  { cin: 128, cout: 128, h: 21, w: 19, k: 3, stride: 2, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
+  { cin: 128, cout: 96, h: 29, w: 27, k: 3, stride: 2, pads: [1, 1, 1, 1] },
+  { cin: 6, cout: 8, h: 9, w: 8, k: 3, stride: 2, pads: [1, 1, 1, 1] },
   { cin: 8, cout: 8, h: 9, w: 9, k: 3, dilation: 2, pads: [2, 2, 2, 2] },
   { cin: 8, cout: 16, h: 7, w: 6, k: 3, groups: 4, pads: [1, 1, 1, 1], residual: true },
   { cin: 64, cout: 64, h: 5, w: 7, k: 3, groups: 32, stride: 2, pads: [1, 1, 1, 1], batch: 2 },
@@ -225,12 +233,14 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
     });
   }
 
-  it('picks Winograd for 3x3 stride-1 ungrouped convs with channels in fours, the direct kernel for narrow groups, the stem kernel for 7x7 stride-2 on 3 channels, GEMM otherwise', () => {
+  it('picks Winograd for 3x3 stride-1 and stride-2 ungrouped convs with channels in fours, the direct kernel for narrow groups, the stem kernel for 7x7 stride-2 on 3 channels, GEMM otherwise', () => {
     const g = (k: number, s: number, groups: number, cin = 8, cout = 8, d = 1): ConvGeometry => ({
       inChannels: cin, outChannels: cout, kernel: [k, k], stride: [s, s], dilation: [d, d], groups,
     });
     expect(convMethod(g(3, 1, 1))).toBe('winograd');
-    expect(convMethod(g(3, 2, 1))).toBe('gemm');
+    expect(convMethod(g(3, 2, 1))).toBe('winograd-s2');
+    expect(convMethod(g(3, 2, 1, 6, 8))).toBe('gemm');
+    expect(convMethod(g(3, 3, 1))).toBe('gemm');
     expect(convMethod(g(3, 1, 2))).toBe('grouped'); // 4 in, 4 out per group
     expect(convMethod(g(3, 2, 32, 256, 256))).toBe('grouped'); // 8 in, 8 out per group
     expect(convMethod(g(3, 1, 32, 512, 512))).toBe('gemm'); // 16 out per group: wide enough for the GEMM

@@ -3,6 +3,9 @@
  * (once, at load) and how much scratch it needs. The branches, in order:
  *   winograd  3x3, stride 1, dilation 1, groups 1, channels multiples of 4:
  *             Winograd F(4x4, 3x3) (assembly/winograd.ts; Lavin & Gray 2015).
+ *   winograd-s2  the same with stride 2: the input split by row and column parity, F(4x4, 2x2) on
+ *             the even taps and plain products on the others, 81 multiplies per 16 outputs
+ *             instead of 144 (assembly/winograd_s2.ts).
  *   grouped   groups > 1 with 4 or 8 output channels per group and input channels per group a
  *             multiple of 4 (ResNeXt 32x4d stages 1-2): a direct conv (assembly/grouped.ts) that
  *             reads the GEMM's packed weights, with no im2col and no packed copy of the input.
@@ -19,15 +22,18 @@ import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
 import { packConvWeights, packedConvFloats } from './pack.js';
 
-export type ConvMethod = 'gemm' | 'winograd' | 'grouped' | 'stem';
+export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
 /** The geometry a conv kernel is chosen by (a FusedConv satisfies it). */
 export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'dilation' | 'groups'>;
 
 export function convMethod(c: ConvGeometry): ConvMethod {
-  const is3x3s1 = c.kernel[0] === 3 && c.kernel[1] === 3 && c.stride[0] === 1 && c.stride[1] === 1;
+  const is3x3 = c.kernel[0] === 3 && c.kernel[1] === 3;
   const plain = c.dilation[0] === 1 && c.dilation[1] === 1 && c.groups === 1;
-  if (is3x3s1 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) return 'winograd';
+  if (is3x3 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) {
+    if (c.stride[0] === 1 && c.stride[1] === 1) return 'winograd';
+    if (c.stride[0] === 2 && c.stride[1] === 2) return 'winograd-s2';
+  }
   const is7x7s2 = c.kernel[0] === 7 && c.kernel[1] === 7 && c.stride[0] === 2 && c.stride[1] === 2;
   if (is7x7s2 && plain && c.inChannels === 3) return 'stem';
   const cinG = c.inChannels / c.groups;
@@ -38,7 +44,9 @@ export function convMethod(c: ConvGeometry): ConvMethod {
 
 /** Floats of the packed weights of a conv for its method. */
 export function convPackedFloats(c: ConvGeometry): number {
-  if (convMethod(c) === 'winograd') return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
+  const method = convMethod(c);
+  // Both Winograd kernels run 36 GEMMs of depth cin, each with its own weight set.
+  if (method === 'winograd' || method === 'winograd-s2') return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
@@ -53,11 +61,11 @@ export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Arra
     packConvWeights(dst, swapKernelAxes(weight, c.outChannels * cinG, c.kernel[0], c.kernel[1]), bias, c.outChannels, cinG, c.kernel[1], c.kernel[0], 1);
     return;
   }
-  if (method !== 'winograd') {
+  if (method !== 'winograd' && method !== 'winograd-s2') {
     packConvWeights(dst, weight, bias, c.outChannels, cinG, c.kernel[0], c.kernel[1], c.groups);
     return;
   }
-  const u = winogradWeights(weight, c.outChannels, c.inChannels);
+  const u = method === 'winograd' ? winogradWeights(weight, c.outChannels, c.inChannels) : winogradS2Weights(weight, c.outChannels, c.inChannels);
   const per = packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
   const zeros = new Float32Array(c.outChannels);
   for (let xi = 0; xi < 36; xi++) {
@@ -106,6 +114,41 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
   return u;
 }
 
+/** G of F(4, 2) (points 0, 1, -1, 2, ∞), for the even taps of a stride-2 3x3 conv (assembly/winograd_s2.ts). */
+const G2 = [
+  [1 / 2, 0],
+  [-1 / 2, -1 / 2],
+  [-1 / 6, 1 / 6],
+  [1 / 6, 1 / 3],
+  [0, 1],
+];
+
+/**
+ * The 36 weight matrices [cout, cin] of the stride-2 kernel, in its slice order, computed in float64:
+ * 25 EE sets G (g[0|2][0|2]) G^T (5 * row + column), 5 EO sets G (g[0][1], g[2][1]) by row,
+ * 5 OE sets G (g[1][0], g[1][2]) by column, and g[1][1].
+ */
+export function winogradS2Weights(weight: Float32Array, cout: number, cin: number): Float32Array[] {
+  const u = Array.from({ length: 36 }, () => new Float32Array(cout * cin));
+  for (let o = 0; o < cout; o++) {
+    for (let i = 0; i < cin; i++) {
+      const at = o * cin + i;
+      const g = (ky: number, kx: number) => weight[at * 9 + ky * 3 + kx];
+      for (let r = 0; r < 5; r++) {
+        const [a, b] = G2[r];
+        for (let s = 0; s < 5; s++) {
+          const [c, d] = G2[s];
+          u[r * 5 + s][at] = a * (c * g(0, 0) + d * g(0, 2)) + b * (c * g(2, 0) + d * g(2, 2));
+        }
+        u[25 + r][at] = a * g(0, 1) + b * g(2, 1);
+        u[30 + r][at] = a * g(1, 0) + b * g(1, 2);
+      }
+      u[35][at] = g(1, 1);
+    }
+  }
+  return u;
+}
+
 /**
  * Scratch bytes the conv needs for this kernel set and an output of NCHW shape `outShape`: the
  * im2col block and its packed GEMM rows, the Winograd V/M block, or the stem's row buffer.
@@ -114,6 +157,7 @@ export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedC
   const [b, , oh, ow] = outShape;
   const method = convMethod(c);
   if (method === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
+  if (method === 'winograd-s2') return k.winograd_s2_scratch_bytes(c.inChannels, c.outChannels);
   if (method === 'grouped') return 0;
   if (method === 'stem') return k.stem_scratch_bytes(ow);
   return k.conv_scratch_bytes(b * oh * ow, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
@@ -146,6 +190,10 @@ export function runConv(
   const method = convMethod(c);
   if (method === 'winograd') {
     k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
+    return;
+  }
+  if (method === 'winograd-s2') {
+    k.winograd_s2_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
   if (method === 'stem') {

@@ -40,6 +40,12 @@ export interface KernelExports {
   stem_scratch_bytes(ow: number): number;
   winograd_block_tiles(cin: number, cout: number): number;
   winograd_scratch_bytes(cin: number, cout: number): number;
+  winograd_s2_nhwc(
+    n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
+    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number,
+  ): void;
+  winograd_s2_block_tiles(cin: number, cout: number): number;
+  winograd_s2_scratch_bytes(cin: number, cout: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number,
