@@ -5,7 +5,7 @@
  *             Winograd F(4x4, 3x3) (assembly/winograd.ts; Lavin & Gray 2015).
  *   winograd-s2  the same with stride 2: the input split by row and column parity, F(4x4, 2x2) on
  *             the even taps and plain products on the others, 81 multiplies per 16 outputs
- *             instead of 144 (assembly/winograd_s2.ts).
+ *             instead of 144 (assembly/winograd.ts; Huang et al. 2020).
  *   grouped   groups > 1 with 4 or 8 output channels per group and input channels per group a
  *             multiple of 4 (ResNeXt 32x4d stages 1-2): a direct conv (assembly/grouped.ts) that
  *             reads the GEMM's packed weights, with no im2col and no packed copy of the input.
@@ -114,7 +114,7 @@ export function winogradWeights(weight: Float32Array, cout: number, cin: number)
   return u;
 }
 
-/** G of F(4, 2) (points 0, 1, -1, 2, ∞), for the even taps of a stride-2 3x3 conv (assembly/winograd_s2.ts). */
+/** G of F(4, 2) (points 0, 1, -1, 2, ∞), for the even taps of a stride-2 3x3 conv (assembly/winograd.ts). */
 const G2 = [
   [1 / 2, 0],
   [-1 / 2, -1 / 2],
@@ -156,8 +156,7 @@ export function winogradS2Weights(weight: Float32Array, cout: number, cin: numbe
 export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outShape: readonly number[]): number {
   const [b, , oh, ow] = outShape;
   const method = convMethod(c);
-  if (method === 'winograd') return k.winograd_scratch_bytes(c.inChannels, c.outChannels);
-  if (method === 'winograd-s2') return k.winograd_s2_scratch_bytes(c.inChannels, c.outChannels);
+  if (method === 'winograd' || method === 'winograd-s2') return k.winograd_scratch_bytes(c.inChannels, c.outChannels, c.stride[0]);
   if (method === 'grouped') return 0;
   if (method === 'stem') return k.stem_scratch_bytes(ow);
   return k.conv_scratch_bytes(b * oh * ow, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
@@ -188,12 +187,8 @@ export function runConv(
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
   const method = convMethod(c);
-  if (method === 'winograd') {
-    k.winograd_f4x4_3x3_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
-    return;
-  }
-  if (method === 'winograd-s2') {
-    k.winograd_s2_nhwc(n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
+  if (method === 'winograd' || method === 'winograd-s2') {
+    k.winograd_nhwc(c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
   if (method === 'stem') {

@@ -29,8 +29,8 @@ export interface KernelExports {
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
-  winograd_f4x4_3x3_nhwc(
-    n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
+  winograd_nhwc(
+    stride: number, n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
     input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
   conv7x7s2c3_nhwc(
@@ -38,14 +38,8 @@ export interface KernelExports {
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
   stem_scratch_bytes(ow: number): number;
-  winograd_block_tiles(cin: number, cout: number): number;
-  winograd_scratch_bytes(cin: number, cout: number): number;
-  winograd_s2_nhwc(
-    n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
-    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number,
-  ): void;
-  winograd_s2_block_tiles(cin: number, cout: number): number;
-  winograd_s2_scratch_bytes(cin: number, cout: number): number;
+  winograd_block_tiles(cin: number, cout: number, stride: number): number;
+  winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number,
