@@ -42,11 +42,15 @@ export function convMethod(c: ConvGeometry): ConvMethod {
   return 'gemm';
 }
 
+/** Whether the method is one of the two Winograd kernels (assembly/winograd.ts winograd_nhwc, one per stride). */
+function isWinograd(method: ConvMethod): boolean {
+  return method === 'winograd' || method === 'winograd-s2';
+}
+
 /** Floats of the packed weights of a conv for its method. */
 export function convPackedFloats(c: ConvGeometry): number {
-  const method = convMethod(c);
   // Both Winograd kernels run 36 GEMMs of depth cin, each with its own weight set.
-  if (method === 'winograd' || method === 'winograd-s2') return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
+  if (isWinograd(convMethod(c))) return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
@@ -61,7 +65,7 @@ export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Arra
     packConvWeights(dst, swapKernelAxes(weight, c.outChannels * cinG, c.kernel[0], c.kernel[1]), bias, c.outChannels, cinG, c.kernel[1], c.kernel[0], 1);
     return;
   }
-  if (method !== 'winograd' && method !== 'winograd-s2') {
+  if (!isWinograd(method)) {
     packConvWeights(dst, weight, bias, c.outChannels, cinG, c.kernel[0], c.kernel[1], c.groups);
     return;
   }
@@ -130,21 +134,22 @@ const G2 = [
  */
 export function winogradS2Weights(weight: Float32Array, cout: number, cin: number): Float32Array[] {
   const u = Array.from({ length: 36 }, () => new Float32Array(cout * cin));
-  for (let o = 0; o < cout; o++) {
-    for (let i = 0; i < cin; i++) {
-      const at = o * cin + i;
-      const g = (ky: number, kx: number) => weight[at * 9 + ky * 3 + kx];
-      for (let r = 0; r < 5; r++) {
-        const [a, b] = G2[r];
-        for (let s = 0; s < 5; s++) {
-          const [c, d] = G2[s];
-          u[r * 5 + s][at] = a * (c * g(0, 0) + d * g(0, 2)) + b * (c * g(2, 0) + d * g(2, 2));
-        }
-        u[25 + r][at] = a * g(0, 1) + b * g(2, 1);
-        u[30 + r][at] = a * g(1, 0) + b * g(1, 2);
-      }
-      u[35][at] = g(1, 1);
+  for (let at = 0; at < cout * cin; at++) {
+    const p = at * 9;
+    const g00 = weight[p], g01 = weight[p + 1], g02 = weight[p + 2];
+    const g10 = weight[p + 3], g11 = weight[p + 4], g12 = weight[p + 5];
+    const g20 = weight[p + 6], g21 = weight[p + 7], g22 = weight[p + 8];
+    for (let r = 0; r < 5; r++) {
+      const a = G2[r][0];
+      const b = G2[r][1];
+      // Row r of G (g[0|2][0|2]), then G^T along the columns.
+      const e0 = a * g00 + b * g20;
+      const e2 = a * g02 + b * g22;
+      for (let s = 0; s < 5; s++) u[r * 5 + s][at] = G2[s][0] * e0 + G2[s][1] * e2;
+      u[25 + r][at] = a * g01 + b * g21;
+      u[30 + r][at] = a * g10 + b * g12;
     }
+    u[35][at] = g11;
   }
   return u;
 }
@@ -156,7 +161,7 @@ export function winogradS2Weights(weight: Float32Array, cout: number, cin: numbe
 export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outShape: readonly number[]): number {
   const [b, , oh, ow] = outShape;
   const method = convMethod(c);
-  if (method === 'winograd' || method === 'winograd-s2') return k.winograd_scratch_bytes(c.inChannels, c.outChannels, c.stride[0]);
+  if (isWinograd(method)) return k.winograd_scratch_bytes(c.inChannels, c.outChannels, c.stride[0]);
   if (method === 'grouped') return 0;
   if (method === 'stem') return k.stem_scratch_bytes(ow);
   return k.conv_scratch_bytes(b * oh * ow, c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.inChannels, c.groups);
@@ -187,7 +192,7 @@ export function runConv(
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
   const method = convMethod(c);
-  if (method === 'winograd' || method === 'winograd-s2') {
+  if (isWinograd(method)) {
     k.winograd_nhwc(c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;
   }
