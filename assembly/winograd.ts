@@ -53,7 +53,7 @@ const BLOCK_BYTES: i32 = 512 * 1024;
  * Tiles per block: a multiple of MR, at least MR. Larger blocks reuse each U[xi] (cin x cout,
  * fetched from memory once per block) over more tiles; V and M of one block stay in L2.
  */
-export function winograd_block_tiles(cin: i32, cout: i32, stride: i32): i32 {
+function blockTiles(cin: i32, cout: i32, stride: i32): i32 {
   const points = stride == 2 ? 81 : 36;
   const t = min(SLICE_BYTES / (cin << 2), BLOCK_BYTES / (points * 4 * (cin + cout)));
   return max(MR, t - t % MR);
@@ -93,8 +93,9 @@ function blockBytes(s2: bool, tiles: i32, ch: i32): usize {
 /** Scratch bytes winograd_nhwc needs: V and M for one block, the transform temporaries and the GEMMs' packed A. */
 export function winograd_scratch_bytes(cin: i32, cout: i32, stride: i32): i32 {
   const s2 = stride == 2;
-  const block = winograd_block_tiles(cin, cout, stride);
-  return <i32>(blockBytes(s2, block, cin) + blockBytes(s2, block, cout)) + TMP_BYTES + gemm_scratch_bytes(sliceRows(s2, 35, block), cin);
+  const block = blockTiles(cin, cout, stride);
+  const widest = sliceRows(s2, 35, block); // the last slice has the most rows (stride 2: OO)
+  return <i32>(blockBytes(s2, block, cin) + blockBytes(s2, block, cout)) + TMP_BYTES + gemm_scratch_bytes(widest, cin);
 }
 
 // @ts-ignore: decorator
@@ -354,7 +355,7 @@ export function winograd_nhwc(
   const tilesH = (oh + 3) / 4;
   const tilesW = (ow + 3) / 4;
   const tiles = n * tilesH * tilesW;
-  const block = winograd_block_tiles(cin, cout, stride);
+  const block = blockTiles(cin, cout, stride);
   const setB = <usize>((cout + NR - 1) / NR) * (<usize>panelFloats(cin) << 2);
   const v = scratch;
   const m = v + blockBytes(s2, block, cin);

@@ -38,7 +38,6 @@ export interface KernelExports {
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
   stem_scratch_bytes(ow: number): number;
-  winograd_block_tiles(cin: number, cout: number, stride: number): number;
   winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
