@@ -24,8 +24,14 @@ async function load(name: BackendName): Promise<Backend> {
   switch (name) {
     case 'reference':
       return (await import('./reference/index.js')).referenceBackend;
-    case 'wasm':
-      return (await import('./wasm/index.js')).createWasmBackend();
+    case 'wasm': {
+      const wasm = await import('./wasm/index.js');
+      const backend = wasm.createWasmBackend();
+      // Compile now (once per process), so that a runtime that validates wasm but forbids compiling
+      // it (Cloudflare Workers without the 'workerd' entry) fails here, where 'auto' can fall back.
+      await wasm.initWasm();
+      return backend;
+    }
     case 'webgpu':
       return (await import('./webgpu/index.js')).createWebGPUBackend();
   }
@@ -72,7 +78,7 @@ export async function selectBackend(choice: BackendChoice | Backend = DEFAULT_BA
     passedOver.push({ name: 'webgpu', reason: gpu.reason });
   }
   try {
-    return { backend: await load('wasm'), reason: 'auto: WebAssembly SIMD is available', passedOver };
+    return { backend: await load('wasm'), reason: 'auto: WebAssembly SIMD is available and its kernels compiled', passedOver };
   } catch (e) {
     passedOver.push({ name: 'wasm', reason: (e as Error).message });
   }

@@ -1,14 +1,19 @@
 /**
- * Loads the AssemblyScript kernels (assembly/*.ts). The bytes travel inside the library
- * (kernels.generated.ts, base64), so nothing is fetched and no file path is needed; runtimes that
- * forbid compiling bytes pass a precompiled `WebAssembly.Module` of `dist/backends/wasm/kernels.wasm`
- * (or `kernels.relaxed.wasm`) instead.
+ * Loads the AssemblyScript kernels (assembly/*.ts). Three ways in, in this order:
+ *
+ * 1. a precompiled `WebAssembly.Module` passed as `{ module }` to `createWasmBackend`;
+ * 2. a module registered once with `initWasm({ module })`: the `workerd`/`worker` entry of the
+ *    package (src/worker.ts) registers `kernels.wasm` imported as a module, which is the only way
+ *    wasm runs where compiling bytes is forbidden (Cloudflare Workers);
+ * 3. otherwise the bytes that travel inside the library (kernels.generated.ts, base64, imported
+ *    only when needed), compiled once per build. Nothing is fetched and no file path is needed.
  *
  * Two builds: plain SIMD (every engine with wasm SIMD) and relaxed SIMD (fused multiply-add, a
  * 6-row GEMM tile). The relaxed one is picked when the engine validates it (Node 20 only with
  * `--experimental-wasm-relaxed-simd`; Chrome 114+, Node 22+).
  */
-import { KERNELS_RELAXED_BASE64, KERNELS_SIMD_BASE64 } from './kernels.generated.js';
+
+import { decodeBase64 } from '../../base64.js';
 
 /** The exports of assembly/index.ts. Pointers and sizes are numbers; flags are 0/1. */
 export interface KernelExports {
@@ -38,6 +43,11 @@ export interface KernelExports {
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
   ): void;
   stem_scratch_bytes(ow: number): number;
+  pack_gemm_weights(
+    cout: number, cinG: number, kh: number, kw: number, groups: number, swap: number,
+    weight: number, scale: number, bias: number, dst: number,
+  ): void;
+  pack_winograd_weights(stride: number, cout: number, cin: number, weight: number, scale: number, dst: number): void;
   winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
@@ -74,49 +84,95 @@ export interface InitWasmOptions {
   readonly relaxed?: boolean;
 }
 
-function decodeBase64(s: string): Uint8Array<ArrayBuffer> {
-  const bin = atob(s);
-  const bytes = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-  return bytes;
-}
-
 export const SIMD_MISSING =
   'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';
 export const RELAXED_MISSING =
   'relaxed SIMD was required but this engine does not validate it (Node 20 needs --experimental-wasm-relaxed-simd; Node 22+ and Chrome 114+ have it)';
 
-let simdBytes: Uint8Array<ArrayBuffer> | undefined;
-let relaxedBytes: Uint8Array<ArrayBuffer> | undefined;
-const simdSource = () => (simdBytes ??= decodeBase64(KERNELS_SIMD_BASE64));
-const relaxedSource = () => (relaxedBytes ??= decodeBase64(KERNELS_RELAXED_BASE64));
+/**
+ * Feature probes: the smallest modules with one function returning a v128 constant, and one that
+ * also runs `f32x4.relaxed_madd` (opcode 0xfd 0x105). Validating them needs no kernel bytes.
+ */
+const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0];
+const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+const probeModule = (body: number[]) => new Uint8Array([...PROBE_HEAD, 0x0a, body.length + 2, 1, body.length, ...body]);
+const SIMD_PROBE = probeModule([0, ...V128_ZERO, 0x0b]);
+const RELAXED_PROBE = probeModule([0, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02, 0x0b]);
+
+let features: { simd: boolean; relaxedSimd: boolean } | undefined;
 
 /** Whether this engine runs wasm SIMD at all, and relaxed SIMD (feature detection by validation). */
 export function wasmFeatures(): { simd: boolean; relaxedSimd: boolean } {
   if (typeof WebAssembly === 'undefined') return { simd: false, relaxedSimd: false };
-  return { simd: WebAssembly.validate(simdSource()), relaxedSimd: WebAssembly.validate(relaxedSource()) };
+  features ??= { simd: WebAssembly.validate(SIMD_PROBE), relaxedSimd: WebAssembly.validate(RELAXED_PROBE) };
+  return features;
 }
 
+/**
+ * The message for an engine that validates wasm but will not compile bytes (Cloudflare Workers:
+ * "Wasm code generation disallowed by embedder"), with the two ways that work there.
+ */
+export function compileRefused(e: unknown): Error {
+  const why = e instanceof Error ? e.message : String(e);
+  return new Error(
+    `the wasm backend could not compile its kernels from bytes: ${why}. Runtimes that only run wasm modules imported ` +
+      "at deploy time (Cloudflare Workers) need resnet-ts's 'workerd' entry, which wrangler picks by itself " +
+      "(the 'workerd' export condition); with another bundler, import kernels from 'resnet-ts/kernels.wasm' " +
+      'and call initWasm({ module: kernels }) before createModel.',
+    { cause: e },
+  );
+}
+
+let registered: Promise<KernelModule> | undefined;
 const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 
-/** Compiles (once per variant) the kernel module this engine should run. */
-export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<KernelModule> {
-  if (opts.module) {
-    const names = WebAssembly.Module.exports(opts.module).map((e) => e.name);
-    if (!names.includes('conv2d_nhwc')) {
-      throw new TypeError(`initWasm: the module given is not resnet-ts kernels.wasm (exports ${names.slice(0, 6).join(', ')}...)`);
-    }
-    const probe = await instantiateKernels(opts.module);
-    return { module: opts.module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
+/** Checks that a module is our kernels and tells its build (the relaxed build's GEMM tile has 6 rows). */
+async function describeModule(module: WebAssembly.Module): Promise<KernelModule> {
+  if (!(module instanceof WebAssembly.Module)) {
+    const found = module === null ? 'null' : typeof module === 'object' ? (module as object).constructor?.name : typeof module;
+    throw new TypeError(`initWasm: expected a WebAssembly.Module of resnet-ts kernels.wasm, got ${found}`);
   }
-  const features = wasmFeatures();
-  if (!features.simd) throw new Error(SIMD_MISSING);
-  if (opts.relaxed === true && !features.relaxedSimd) throw new Error(RELAXED_MISSING);
-  const variant: KernelVariant = opts.relaxed !== false && features.relaxedSimd ? 'relaxed-simd' : 'simd';
+  const names = WebAssembly.Module.exports(module).map((e) => e.name);
+  if (!names.includes('conv2d_nhwc')) {
+    throw new TypeError(`initWasm: the module given is not resnet-ts kernels.wasm (exports ${names.slice(0, 6).join(', ')}...)`);
+  }
+  const probe = await instantiateKernels(module);
+  return { module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
+}
+
+/** Registers a precompiled kernels module for every wasm backend created without one. */
+export function registerKernelModule(module: WebAssembly.Module): Promise<KernelModule> {
+  const r = describeModule(module);
+  registered = r;
+  r.catch(() => {
+    if (registered === r) registered = undefined;
+  });
+  return r;
+}
+
+/** The kernel module this engine should run: the one given, the one registered, or compiled from bytes (once per build). */
+export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<KernelModule> {
+  if (opts.module) return describeModule(opts.module);
+  if (registered) {
+    const r = await registered;
+    if (opts.relaxed === undefined || opts.relaxed === (r.variant === 'relaxed-simd')) return r;
+  }
+  const { simd, relaxedSimd } = wasmFeatures();
+  if (!simd) throw new Error(SIMD_MISSING);
+  if (opts.relaxed === true && !relaxedSimd) throw new Error(RELAXED_MISSING);
+  const variant: KernelVariant = opts.relaxed !== false && relaxedSimd ? 'relaxed-simd' : 'simd';
   let p = compiled.get(variant);
   if (!p) {
-    p = WebAssembly.compile(variant === 'simd' ? simdSource() : relaxedSource());
+    p = import('./kernels.generated.js').then(async (k) => {
+      const bytes = decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64);
+      try {
+        return await WebAssembly.compile(bytes);
+      } catch (e) {
+        throw compileRefused(e);
+      }
+    });
     compiled.set(variant, p);
+    p.catch(() => compiled.delete(variant));
   }
   return { module: await p, variant };
 }

@@ -63,7 +63,13 @@ async function probe(): Promise<GpuProbe> {
   try {
     dawn = (await importOptional('webgpu')) as DawnModule;
   } catch (e) {
-    return { reason: `Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message.split('\n')[0]}` };
+    const why = (e as Error).message.split('\n')[0];
+    const missing = /Cannot find (package|module) 'webgpu'/.test(why);
+    return {
+      reason: missing
+        ? "Node has no navigator.gpu, and the 'webgpu' package (Dawn's Node binding, an optional peer dependency of resnet-ts) is not installed: npm install webgpu"
+        : `Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded: ${why}`,
+    };
   }
   let gpu = dawn.create([]);
   let adapter = await requestAdapter(gpu);
@@ -101,10 +107,3 @@ async function softwareIcd(proc: NodeProcess): Promise<string | undefined> {
   return SOFTWARE_VULKAN_ICDS.find((p) => fs.existsSync(p));
 }
 
-/** One line naming an adapter: vendor, architecture, description. */
-export function describeAdapter(adapter: GPUAdapter): string {
-  const info = adapter.info;
-  const parts = [info.vendor, info.architecture, info.description || info.device].filter((s) => s);
-  const fallback = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter ? ' (software fallback)' : '';
-  return (parts.join(' / ') || 'unnamed adapter') + fallback;
-}

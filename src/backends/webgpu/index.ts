@@ -16,12 +16,13 @@ import { fuseGraph } from '../fuse.js';
 import type { Graph } from '../../graph.js';
 import { inferShapes } from '../../graph.js';
 import { Tensor, shapeToString, sizeOf } from '../../tensor.js';
-import { describeAdapter, probeGpu } from './gpu.js';
-import { createKernel, type ConvKernelKind, type Dispatch, type NodeKernel, type PlanEnv } from './kernels.js';
+import { probeGpu } from './gpu.js';
+import { describeAdapter, isCpuAdapter, type ConvKernelKind, type WebGPUDeviceLike, type WebGPUProvider } from './adapter.js';
+import { createKernel, type Dispatch, type NodeKernel, type PlanEnv } from './kernels.js';
 import { BufferUsage, MAP_MODE_READ, PipelineCache } from './pipelines.js';
 import { planMemory } from './plan.js';
 
-export { describeAdapter } from './gpu.js';
+export { describeAdapter, isCpuAdapter, type ConvKernelKind, type WebGPUAdapterInfo, type WebGPUAdapterLike, type WebGPUDeviceLike, type WebGPUProvider } from './adapter.js';
 
 /** Input shapes whose plans one executable keeps; the oldest is dropped beyond this. */
 const PLAN_CACHE = 4;
@@ -50,30 +51,23 @@ export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
   /** The adapter, in words. */
   readonly adapter: string;
-  readonly device: GPUDevice;
+  /** The `GPUDevice` (typed structurally; cast to `GPUDevice` with @webgpu/types). */
+  readonly device: WebGPUDeviceLike;
   /** The conv kernel in use: 'tiled' on GPUs, 'registers' on CPU adapters (see kernels.ts). */
   readonly convKernel: ConvKernelKind;
 }
 
 export interface WebGPUBackendOptions {
   /** A WebGPU implementation to use instead of `navigator.gpu` or the `webgpu` package. */
-  readonly gpu?: GPU;
+  readonly gpu?: WebGPUProvider;
   /** Forces a conv kernel; by default 'registers' on a CPU adapter, else 'tiled'. */
   readonly convKernel?: ConvKernelKind;
-}
-
-/** Whether an adapter runs on the CPU (software rasteriser), where workgroup barriers are costly. */
-export function isCpuAdapter(adapter: GPUAdapter): boolean {
-  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
-  if (info.isFallbackAdapter) return true;
-  const words = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`.toLowerCase();
-  return /swiftshader|llvmpipe|lavapipe|warp|microsoft basic render/.test(words);
 }
 
 /** Requests an adapter and a device; throws with the reason when there is none. */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend> {
   // A fresh adapter per backend: an adapter gives one device only ("consumed" afterwards).
-  let gpu = opts.gpu;
+  let gpu = opts.gpu as GPU | undefined;
   if (!gpu) {
     const probe = await probeGpu();
     if (!probe.gpu) throw new Error(`webgpu: no adapter: ${probe.reason}`);

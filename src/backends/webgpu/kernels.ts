@@ -28,6 +28,7 @@ import { globalAvgPoolWgsl } from './shaders/globalavgpool.wgsl.js';
 import { maxpool2dWgsl } from './shaders/maxpool2d.wgsl.js';
 import { reluWgsl } from './shaders/relu.wgsl.js';
 import { shortcutAWgsl } from './shaders/shortcut-a.wgsl.js';
+import type { ConvKernelKind } from './adapter.js';
 
 /** What a kernel may ask of the plan it is prepared into. */
 export interface PlanEnv {
@@ -96,13 +97,14 @@ interface GemmConv {
   readonly pads: readonly [number, number, number, number];
   readonly dilation: readonly [number, number];
   readonly weight: Float32Array;
+  /** Per output channel, multiplied into the weight while packing (a folded BN); none for linear. */
+  readonly scale?: Float32Array;
   readonly bias: Float32Array;
   /** [N, C, H, W] for convs; linear passes [N, F] and is read as [N, F, 1, 1]. */
   readonly linear: boolean;
 }
 
 /** Which conv kernel a backend uses; see the dispatch branches in the file comment. */
-export type ConvKernelKind = 'tiled' | 'registers';
 
 function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeKernel {
   const coutG = c.outChannels / c.groups;
@@ -114,7 +116,8 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
   const packed = new Float32Array(c.groups * k * nPacked);
   for (let g = 0; g < c.groups; g++) {
     for (let n = 0; n < coutG; n++) {
-      for (let t = 0; t < k; t++) packed[(g * k + t) * nPacked + n] = c.weight[(g * coutG + n) * k + t];
+      const s = c.scale ? c.scale[g * coutG + n] : 1;
+      for (let t = 0; t < k; t++) packed[(g * k + t) * nPacked + n] = c.weight[(g * coutG + n) * k + t] * s;
     }
   }
   const weight = uploadConst(device, `${c.name}.weight`, packed);
