@@ -14,6 +14,9 @@
  */
 
 import { decodeBase64 } from '../../base64.js';
+import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant } from './features.js';
+
+export { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmModule } from './features.js';
 
 /** The exports of assembly/index.ts. Pointers and sizes are numbers; flags are 0/1. */
 export interface KernelExports {
@@ -70,42 +73,9 @@ export interface KernelExports {
   peak_probe_flops(iters: number): number;
 }
 
-export type KernelVariant = 'simd' | 'relaxed-simd';
-
 export interface KernelModule {
   readonly module: WebAssembly.Module;
   readonly variant: KernelVariant;
-}
-
-export interface InitWasmOptions {
-  /** A precompiled module of kernels.wasm / kernels.relaxed.wasm; skips compiling bytes. */
-  readonly module?: WebAssembly.Module;
-  /** true: require the relaxed build; false: the plain SIMD build; default: relaxed when it validates. */
-  readonly relaxed?: boolean;
-}
-
-export const SIMD_MISSING =
-  'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';
-export const RELAXED_MISSING =
-  'relaxed SIMD was required but this engine does not validate it (Node 20 needs --experimental-wasm-relaxed-simd; Node 22+ and Chrome 114+ have it)';
-
-/**
- * Feature probes: the smallest modules with one function returning a v128 constant, and one that
- * also runs `f32x4.relaxed_madd` (opcode 0xfd 0x105). Validating them needs no kernel bytes.
- */
-const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0];
-const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
-const probeModule = (body: number[]) => new Uint8Array([...PROBE_HEAD, 0x0a, body.length + 2, 1, body.length, ...body]);
-const SIMD_PROBE = probeModule([0, ...V128_ZERO, 0x0b]);
-const RELAXED_PROBE = probeModule([0, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02, 0x0b]);
-
-let features: { simd: boolean; relaxedSimd: boolean } | undefined;
-
-/** Whether this engine runs wasm SIMD at all, and relaxed SIMD (feature detection by validation). */
-export function wasmFeatures(): { simd: boolean; relaxedSimd: boolean } {
-  if (typeof WebAssembly === 'undefined') return { simd: false, relaxedSimd: false };
-  features ??= { simd: WebAssembly.validate(SIMD_PROBE), relaxedSimd: WebAssembly.validate(RELAXED_PROBE) };
-  return features;
 }
 
 /**
@@ -127,7 +97,7 @@ let registered: Promise<KernelModule> | undefined;
 const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 
 /** Checks that a module is our kernels and tells its build (the relaxed build's GEMM tile has 6 rows). */
-async function describeModule(module: WebAssembly.Module): Promise<KernelModule> {
+async function describeModule(module: object): Promise<KernelModule> {
   if (!(module instanceof WebAssembly.Module)) {
     const found = module === null ? 'null' : typeof module === 'object' ? (module as object).constructor?.name : typeof module;
     throw new TypeError(`initWasm: expected a WebAssembly.Module of resnet-ts kernels.wasm, got ${found}`);
@@ -141,7 +111,7 @@ async function describeModule(module: WebAssembly.Module): Promise<KernelModule>
 }
 
 /** Registers a precompiled kernels module for every wasm backend created without one. */
-export function registerKernelModule(module: WebAssembly.Module): Promise<KernelModule> {
+export function registerKernelModule(module: object): Promise<KernelModule> {
   const r = describeModule(module);
   registered = r;
   r.catch(() => {

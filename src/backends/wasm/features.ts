@@ -1,0 +1,45 @@
+/**
+ * What the wasm backend needs from the engine, probed without the kernels' bytes, and its options.
+ * The public declarations of this file name no `WebAssembly` type: a consumer type-checking with
+ * `@types/node` 20 and no DOM lib has none (test/types.test.ts).
+ */
+
+export type KernelVariant = 'simd' | 'relaxed-simd';
+
+/**
+ * A compiled `WebAssembly.Module` of kernels.wasm or kernels.relaxed.wasm (for example
+ * `import kernels from 'resnet-ts/kernels.wasm'` in Cloudflare Workers). Typed `object` so that the
+ * declarations need no WebAssembly lib; checked when used.
+ */
+export type WasmModule = object;
+
+export interface InitWasmOptions {
+  /** A precompiled module of kernels.wasm / kernels.relaxed.wasm; skips compiling bytes. */
+  readonly module?: WasmModule;
+  /** true: require the relaxed build; false: the plain SIMD build; default: relaxed when it validates. */
+  readonly relaxed?: boolean;
+}
+
+export const SIMD_MISSING =
+  'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';
+export const RELAXED_MISSING =
+  'relaxed SIMD was required but this engine does not validate it (Node 20 needs --experimental-wasm-relaxed-simd; Node 22+ and Chrome 114+ have it)';
+
+/**
+ * Feature probes: the smallest modules with one function returning a v128 constant, and one that
+ * also runs `f32x4.relaxed_madd` (opcode 0xfd 0x105). Validating them needs no kernel bytes.
+ */
+const PROBE_HEAD = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7b, 3, 2, 1, 0];
+const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
+const probeModule = (body: number[]) => new Uint8Array([...PROBE_HEAD, 0x0a, body.length + 2, 1, body.length, ...body]);
+const SIMD_PROBE = probeModule([0, ...V128_ZERO, 0x0b]);
+const RELAXED_PROBE = probeModule([0, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02, 0x0b]);
+
+let features: { simd: boolean; relaxedSimd: boolean } | undefined;
+
+/** Whether this engine runs wasm SIMD at all, and relaxed SIMD (feature detection by validation). */
+export function wasmFeatures(): { simd: boolean; relaxedSimd: boolean } {
+  if (typeof WebAssembly === 'undefined') return { simd: false, relaxedSimd: false };
+  features ??= { simd: WebAssembly.validate(SIMD_PROBE), relaxedSimd: WebAssembly.validate(RELAXED_PROBE) };
+  return features;
+}
