@@ -1,7 +1,7 @@
 /** Elementwise y = relu?(a + b) of equal shapes: the residual add that no conv could absorb. */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 
-export const addWgsl = /* wgsl */ `
+export const addWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,

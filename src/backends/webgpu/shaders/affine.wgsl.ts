@@ -1,7 +1,7 @@
 /** A BatchNorm with no conv to fold into: y = relu?(x * scale[c] + shift[c]) over NCHW. */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 
-export const affineWgsl = /* wgsl */ `
+export const affineWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,  // N * C * H * W

@@ -6,7 +6,7 @@
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 import { windowOverridesWgsl } from './window.wgsl.js';
 
-export const avgpool2dWgsl = /* wgsl */ `
+export const avgpool2dWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,  // N * C * outH * outW

@@ -18,7 +18,7 @@
  * vector on a CPU) read neighbouring input pixels of a stride-1 conv, write neighbouring outputs
  * and read the same weights: contiguous or broadcast loads instead of gathers.
  */
-export const conv2dRegtileWgsl = /* wgsl */ `
+export const conv2dRegtileWgsl: string = /* wgsl */ `
 struct Params {
   inC: u32,      // input channels, all groups
   inH: u32,

@@ -21,7 +21,7 @@
  */
 import { windowOverridesWgsl } from './window.wgsl.js';
 
-export const conv2dTiledWgsl = /* wgsl */ `
+export const conv2dTiledWgsl: string = /* wgsl */ `
 struct Params {
   inH: u32,
   inW: u32,

@@ -4,7 +4,7 @@
  */
 export const ELEMENTWISE_WORKGROUP = 64;
 
-export const flatIndexWgsl = /* wgsl */ `
+export const flatIndexWgsl: string = /* wgsl */ `
 const WG: u32 = ${ELEMENTWISE_WORKGROUP}u;
 
 fn flatIndex(wid: vec3u, nwg: vec3u, lid: vec3u) -> u32 {

@@ -1,7 +1,7 @@
 /** Mean over H and W: [N, C, H, W] -> [N, C], one thread per (n, c) plane. */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 
-export const globalAvgPoolWgsl = /* wgsl */ `
+export const globalAvgPoolWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   planes: u32,  // N * C

@@ -5,7 +5,7 @@
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 import { windowOverridesWgsl } from './window.wgsl.js';
 
-export const maxpool2dWgsl = /* wgsl */ `
+export const maxpool2dWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,  // N * C * outH * outW

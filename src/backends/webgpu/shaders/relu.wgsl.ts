@@ -1,7 +1,7 @@
 /** y = max(x, 0), for a ReLU that no other kernel could absorb. */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 
-export const reluWgsl = /* wgsl */ `
+export const reluWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,

@@ -4,7 +4,7 @@
  */
 import { flatIndexWgsl } from './flat-index.wgsl.js';
 
-export const shortcutAWgsl = /* wgsl */ `
+export const shortcutAWgsl: string = /* wgsl */ `
 ${flatIndexWgsl}
 struct Params {
   total: u32,  // N * (CIN + 2 * PAD_C) * outH * outW

@@ -2,7 +2,7 @@
  * The sliding-window geometry shared by the conv and pooling shaders: WGSL `override` constants,
  * and the values kernels.ts gives them (per axis: kernel, stride, leading pad, dilation).
  */
-export const windowOverridesWgsl = /* wgsl */ `
+export const windowOverridesWgsl: string = /* wgsl */ `
 override KH: u32;
 override KW: u32;
 override SH: u32;
