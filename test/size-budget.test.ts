@@ -1,0 +1,126 @@
+/**
+ * What a user downloads: the packed tarball installed with a plain `npm install` into a fresh app
+ * (test/runtimes/consumer.ts). Budgets are ceilings a little over the figures measured on
+ * 2026-12-03 (printed by every run); raise one only with the reason in the commit.
+ *
+ * node_modules is measured two ways: apparent size (the sum of file lengths, what `du -sb`
+ * prints; the budget applies to it, since it is the same on every file system) and bytes on disk
+ * (allocated blocks, `du -s`; printed, and held to the same 15 MB, which small files in 4 KiB
+ * blocks make the larger figure).
+ */
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consumerApp, type ConsumerApp } from './runtimes/consumer.js';
+
+const MB = 1_000_000;
+const KB = 1_000;
+
+/** Ceilings, in bytes; measured on 2026-12-03 in the comments. */
+const BUDGET = {
+  nodeModules: 15 * MB, // the issue's limit; measured 2.27 MB apparent, 2.70 MB on disk (resnet-ts and jpeg-js)
+  tarball: 1_400 * KB, // 1281.8 kB packed, 2092.6 kB unpacked (1467 kB of it the embedded ResNet-20's module)
+  coreMinGz: 95 * KB, // `resnet-ts`, wasm inlined: 239.9 kB minified, 86.0 kB gzipped
+  defaultModelMinGz: 1_250 * KB, // `resnet-ts/default-model` (its weights and the core): 1641.1 kB, 1144.9 kB gzipped
+  wasm: 24 * KB, // each .wasm: 19288 B plain SIMD, 21778 B relaxed SIMD
+};
+
+interface DirSize {
+  apparent: number;
+  disk: number;
+  files: number;
+}
+
+function dirSize(path: string): DirSize {
+  const total = { apparent: 0, disk: 0, files: 0 };
+  const walk = (p: string) => {
+    const st = lstatSync(p);
+    total.apparent += st.size;
+    total.disk += st.blocks * 512;
+    if (st.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+    else total.files++;
+  };
+  walk(path);
+  return total;
+}
+
+/** `spec` bundled from the app (as a user's bundler resolves it), minified, then gzipped (level 9). */
+async function minGz(app: ConsumerApp, spec: string): Promise<{ min: number; gz: number }> {
+  const out = await build({
+    stdin: { contents: `export * from '${spec}';`, resolveDir: app.dir, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  const js = out.outputFiles[0].contents;
+  return { min: js.length, gz: gzipSync(js, { level: 9 }).length };
+}
+
+const kb = (n: number) => `${(n / KB).toFixed(1)} kB`;
+
+describe('install size (a fresh app, npm install of the packed tarball)', () => {
+  let app: ConsumerApp;
+  beforeAll(async () => {
+    app = await consumerApp();
+  }, 600_000);
+
+  it(`node_modules is under ${BUDGET.nodeModules / MB} MB`, () => {
+    const nm = dirSize(join(app.dir, 'node_modules'));
+    const packages = readdirSync(join(app.dir, 'node_modules')).filter((e) => !e.startsWith('.'));
+    console.log(
+      `consumer node_modules: ${(nm.apparent / MB).toFixed(2)} MB apparent, ${(nm.disk / MB).toFixed(2)} MB on disk, ` +
+        `${nm.files} files, packages: ${packages.join(', ')}`,
+    );
+    expect(nm.apparent).toBeLessThan(BUDGET.nodeModules);
+    expect(nm.disk).toBeLessThan(BUDGET.nodeModules);
+  });
+
+  it('the tarball stays in its budget', () => {
+    const largest = [...app.files].sort((a, b) => b.size - a.size).slice(0, 5);
+    console.log(
+      `tarball: ${kb(app.tarballBytes)} packed, ${kb(app.unpackedBytes)} unpacked, ${app.files.length} files; largest: ` +
+        largest.map((f) => `${f.path} ${kb(f.size)}`).join(', '),
+    );
+    expect(app.tarballBytes).toBeLessThan(BUDGET.tarball);
+  });
+
+  it('each .wasm stays in its budget', () => {
+    const wasm = app.files.filter((f) => f.path.endsWith('.wasm'));
+    console.log(`wasm: ${wasm.map((f) => `${f.path} ${f.size} B`).join(', ')}`);
+    expect(wasm.length).toBeGreaterThan(0);
+    for (const f of wasm) expect(f.size, f.path).toBeLessThan(BUDGET.wasm);
+  });
+
+  it('the core and the default model, minified and gzipped, stay in their budgets', async () => {
+    const core = await minGz(app, 'resnet-ts');
+    const model = await minGz(app, 'resnet-ts/default-model');
+    console.log(
+      `resnet-ts: ${kb(core.min)} minified, ${kb(core.gz)} gzipped; ` + `resnet-ts/default-model: ${kb(model.min)} minified, ${kb(model.gz)} gzipped`,
+    );
+    expect(core.gz).toBeLessThan(BUDGET.coreMinGz);
+    expect(model.gz).toBeLessThan(BUDGET.defaultModelMinGz);
+  });
+
+  it('no published file repeats the base64 kernels; no .d.ts carries them', () => {
+    const pkg = join(app.dir, 'node_modules/resnet-ts');
+    const texts = app.files
+      .filter((f) => /\.(js|mjs|cjs|ts|map|json)$/.test(f.path))
+      .map((f) => ({ path: f.path, text: readFileSync(join(pkg, f.path), 'latin1') }));
+    for (const w of app.files.filter((f) => f.path.endsWith('.wasm'))) {
+      const b64 = readFileSync(join(pkg, w.path)).toString('base64');
+      // 64 characters from the middle, at a multiple of 4: the same in any base64 of these bytes.
+      const at = Math.floor(b64.length / 8) * 4;
+      const probe = b64.slice(at, at + 64);
+      const holders = texts.filter((t) => t.text.includes(probe)).map((t) => t.path);
+      console.log(`base64 of ${w.path}: in ${holders.length ? holders.join(', ') : 'no file'}`);
+      expect(holders.filter((p) => p.endsWith('.d.ts')), `${w.path}'s base64 in type declarations`).toEqual([]);
+      expect(holders.length, `${w.path}'s base64 in ${holders.join(', ')}`).toBeLessThanOrEqual(1);
+    }
+  });
+});
