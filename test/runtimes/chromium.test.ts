@@ -3,7 +3,8 @@
  * Web Worker (a module worker plus the page that starts it), verbatim, served from the consumer app
  * by a static file server on 127.0.0.1 that this test runs; the pages fetch cat.jpg themselves. The
  * page's snippet also runs with 'cat.jpg' replaced by 'cat.png' (the one substitution). A probe
- * page (not README code) reports the kernel build and the bad-input errors. Chromium is driven by
+ * (not README code), in a page and in a module worker, reports the kernel build and the bad-input
+ * errors. Chromium is driven by
  * playwright-core at $CHROMIUM_PATH (default /usr/bin/chromium, Debian's, installed by
  * scripts/ci-webgpu-setup.sh), with nothing that reaches the network.
  */
@@ -62,6 +63,15 @@ const PROBE_PAGE = `<!doctype html>
 </script>
 `;
 
+/** The probe again, in a module worker. */
+const PROBE_WORKER_PAGE = `<!doctype html>
+<output id="result"></output>
+<script type="module">
+  const worker = new Worker('./probe-worker.js', { type: 'module' });
+  worker.onmessage = ({ data }) => (document.getElementById('result').textContent = JSON.stringify(data));
+</script>
+`;
+
 describe("headless Chromium: the README's page and Web Worker", () => {
   let app: ConsumerApp;
   let available = false;
@@ -81,6 +91,8 @@ describe("headless Chromium: the README's page and Web Worker", () => {
     writeFileSync(join(app.dir, 'worker.html'), readmeSnippet('web-worker-page'));
     writeFileSync(join(app.dir, 'probe.js'), probeModule('./node_modules/resnet-ts/dist/index.js'));
     writeFileSync(join(app.dir, 'probe.html'), PROBE_PAGE);
+    writeFileSync(join(app.dir, 'probe-worker.js'), "import { probe } from './probe.js';\nself.postMessage(await probe());\n");
+    writeFileSync(join(app.dir, 'probe-worker.html'), PROBE_WORKER_PAGE);
     ({ server, url: base } = await serve(app.dir));
     cleanups.push(() => new Promise((ok) => server!.close(ok)));
     const profile = mkdtempSync(join(consumerRootDir(), 'chromium-profile-'));
@@ -124,10 +136,15 @@ describe("headless Chromium: the README's page and Web Worker", () => {
     });
   }
 
-  it('gets the named errors Node gets for an unknown model, a truncated JPEG and a non-image', async () => {
+  it('gets the named errors Node gets for an unknown model, a truncated JPEG and a non-image, in a page and in a worker', async () => {
     if (!available) return;
-    console.log(`Chromium bad input: ${Object.entries(probe.errors).map(([k, e]) => `${k} -> ${e.name}: ${e.message}`).join('; ')}`);
-    expect(genericErrorNames(probe.errors)).toEqual([]);
-    expect(probe.errors).toEqual(await nodeBadInputErrors());
+    const inWorker = JSON.parse(await resultOf('probe-worker.html')) as Probe;
+    const want = await nodeBadInputErrors();
+    for (const [where, p] of [['page', probe], ['worker', inWorker]] as const) {
+      console.log(`Chromium ${where} bad input: ${Object.entries(p.errors).map(([k, e]) => `${k} -> ${e.name}: ${e.message}`).join('; ')}`);
+      expect(genericErrorNames(p.errors), where).toEqual([]);
+      expect(p.errors, where).toEqual(want);
+    }
+    expect(inWorker.variant).toBe(probe.variant);
   });
 });
