@@ -6,14 +6,15 @@
  * node_modules is measured two ways: apparent size (the sum of file lengths, what `du -sb`
  * prints; the budget applies to it, since it is the same on every file system) and bytes on disk
  * (allocated blocks, `du -s`; printed, and held to the same 15 MB, which small files in 4 KiB
- * blocks make the larger figure).
+ * blocks make the larger figure). Also: nothing large ships twice (each .wasm's bytes sit in at
+ * most one other file, as base64, never in a .d.ts; the embedded checkpoint in exactly one).
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { consumerApp, type ConsumerApp } from './runtimes/consumer.js';
+import { consumerApp, REPO, type ConsumerApp } from './runtimes/consumer.js';
 
 const MB = 1_000_000;
 const KB = 1_000;
@@ -107,20 +108,34 @@ describe('install size (a fresh app, npm install of the packed tarball)', () => 
     expect(model.gz).toBeLessThan(BUDGET.defaultModelMinGz);
   });
 
-  it('no published file repeats the base64 kernels; no .d.ts carries them', () => {
+  /** The published files that hold `bytes` as base64, or as they are. */
+  function holdersOf(bytes: Buffer): string[] {
     const pkg = join(app.dir, 'node_modules/resnet-ts');
-    const texts = app.files
-      .filter((f) => /\.(js|mjs|cjs|ts|map|json)$/.test(f.path))
-      .map((f) => ({ path: f.path, text: readFileSync(join(pkg, f.path), 'latin1') }));
+    const b64 = bytes.toString('base64');
+    // 64 characters from the middle, at a multiple of 4: the same in any base64 of these bytes.
+    const at = Math.floor(b64.length / 8) * 4;
+    const probe = Buffer.from(b64.slice(at, at + 64), 'latin1');
+    return app.files
+      .filter((f) => {
+        const file = readFileSync(join(pkg, f.path));
+        return file.includes(probe) || (file.length === bytes.length && file.equals(bytes));
+      })
+      .map((f) => f.path);
+  }
+
+  it('no published file repeats the kernels (as base64 or bytes); no .d.ts carries them', () => {
     for (const w of app.files.filter((f) => f.path.endsWith('.wasm'))) {
-      const b64 = readFileSync(join(pkg, w.path)).toString('base64');
-      // 64 characters from the middle, at a multiple of 4: the same in any base64 of these bytes.
-      const at = Math.floor(b64.length / 8) * 4;
-      const probe = b64.slice(at, at + 64);
-      const holders = texts.filter((t) => t.text.includes(probe)).map((t) => t.path);
+      const holders = holdersOf(readFileSync(join(app.dir, 'node_modules/resnet-ts', w.path))).filter((p) => p !== w.path);
       console.log(`base64 of ${w.path}: in ${holders.length ? holders.join(', ') : 'no file'}`);
       expect(holders.filter((p) => p.endsWith('.d.ts')), `${w.path}'s base64 in type declarations`).toEqual([]);
       expect(holders.length, `${w.path}'s base64 in ${holders.join(', ')}`).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('the embedded ResNet-20 checkpoint ships once', () => {
+    const th = readFileSync(join(REPO, 'assets/weights/cifar10-resnet20-akamaster/resnet20-12fca82f.th'));
+    const holders = holdersOf(th);
+    console.log(`resnet20-12fca82f.th (${th.length} B), as base64 or bytes: in ${holders.join(', ') || 'no file'}`);
+    expect(holders).toHaveLength(1);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Cloudflare Workers: the README's `wrangler.toml` and `src/index.js`, verbatim in the consumer app,
- * served by `wrangler dev` (local mode: workerd on 127.0.0.1, a random free port, no inspector,
- * metrics, error reports or config files leaving this run's temp dir). wrangler bundles the app
+ * served by `wrangler dev` (local mode: workerd on 127.0.0.1 on a random free port; no metrics, error
+ * reports or `request.cf` download, and its logs and config in this run's temp dir: the test also
+ * passes in a network namespace with loopback alone). wrangler bundles the app
  * with the `workerd` export condition, so `resnet-ts` resolves to the entry that imports
  * kernels.wasm as a module. The test POSTs cat.jpg and cat.png to the `fetch` handler and compares
  * the JSON logits with Node's; a second worker (the probe, not README code) returns the kernel
@@ -53,11 +54,12 @@ async function withWranglerDev<T>(dir: string, use: (url: string) => Promise<T>)
     ...process.env,
     WRANGLER_SEND_METRICS: 'false',
     WRANGLER_SEND_ERROR_REPORTS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false', // miniflare's placeholder `request.cf`, not workers.cloudflare.com/cf.json
     WRANGLER_LOG_PATH: join(root, 'wrangler-logs'),
     XDG_CONFIG_HOME: join(root, 'xdg-config'), // wrangler's user config and its cache of it
     CI: 'true', // non-interactive
   };
-  const args = ['dev', '--ip', '127.0.0.1', '--port', String(port), '--inspector-port', String(await freePort())];
+  const args = ['dev', '--local', '--ip', '127.0.0.1', '--port', String(port), '--inspector-ip', '127.0.0.1', '--inspector-port', String(await freePort())];
   args.push('--show-interactive-dev-session=false', '--log-level', 'info');
   const child: ChildProcess = spawn(WRANGLER, args, { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
