@@ -4,5 +4,5 @@
  * default model (resnet-ts/default-model, which needs no file system). Nothing here runs at import
  * time that needs a `file:` URL, so a bundled Worker with `nodejs_compat` can import it too.
  */
-export { decodeImage, decodeImageFile, ImageDecodeError, type DecodedImage } from './image/decode-node.js';
+export { decodeImage, decodeImageFile, ImageDecodeError, type DecodedImage, type DecodeImageOptions } from './image/decode-node.js';
 export { createDefaultModel, defaultWeights, DEFAULT_MODEL } from './default-model.js';

@@ -46,7 +46,7 @@ ${BACKEND_HELP}
     const BATCH = 16;
     for (let i = 0; i < images.length; i += BATCH) {
       const paths = images.slice(i, i + BATCH);
-      const logits = await model.forward(loadBatch(paths, preset));
+      const logits = await model.forward(await loadBatch(paths, preset));
       const probs = softmaxRows(logits);
       for (let r = 0; r < paths.length; r++) {
         const top = topK(probs.subarray(r * classes, (r + 1) * classes), k).map((index) => ({

@@ -66,7 +66,7 @@ ${BACKEND_HELP}
     const progress = new Progress(items.length, 'img');
     for (let i = 0; i < items.length; i += batchSize) {
       const chunk = items.slice(i, i + batchSize);
-      const logits = await model.forward(loadBatch(chunk.map((c) => c.path), preset));
+      const logits = await model.forward(await loadBatch(chunk.map((c) => c.path), preset));
       const width = logits.shape[1];
       if (width < k) throw new CliError(`the model has ${width} classes but --data has ${k} class folders`);
       chunk.forEach((it, r) => {

@@ -17,10 +17,11 @@ export function presetFor(cfg: ModelConfig, requested?: string): PresetName {
 }
 
 /** Decodes and preprocesses image files into one NCHW batch. */
-export function loadBatch(paths: readonly string[], preset: PresetName): Tensor {
-  const images = paths.map((p) => {
-    const img = decodeImage(readBytes(p, 'image'), p);
-    return { width: img.width, height: img.height, data: img.data, channels: img.channels };
-  });
+export async function loadBatch(paths: readonly string[], preset: PresetName): Promise<Tensor> {
+  const images = [];
+  for (const p of paths) {
+    const img = await decodeImage(readBytes(p, 'image'), { name: p });
+    images.push({ width: img.width, height: img.height, data: img.data, channels: img.channels });
+  }
   return preprocessBatch(images, preset);
 }

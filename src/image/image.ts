@@ -16,6 +16,18 @@ export interface ImageDataLike {
   readonly channels?: 3 | 4;
 }
 
+/** Largest width x height the decoders accept unless told otherwise (jpeg-js' default limit too). */
+export const DEFAULT_MAX_PIXELS = 100e6;
+
+/**
+ * Thrown for unknown formats and for files the decoders reject (truncated, corrupt, unsupported, over
+ * the pixel limit). Declared here, with the pixel types, so that png.ts and decode.ts share it without
+ * importing each other; decode.ts re-exports it.
+ */
+export class ImageDecodeError extends Error {
+  override readonly name = 'ImageDecodeError';
+}
+
 /** Packed 8-bit RGB: what every resize and crop in this folder reads and writes. */
 export interface RgbImage {
   readonly width: number;

@@ -1,10 +1,11 @@
 /**
- * Browser-safe image preprocessing (no file access, no `node:` imports), and the exact
- * (libjpeg-turbo-identical) sequential JPEG decoder. Reading and decoding files with fallbacks
- * is Node-only and lives in `decode-node.ts`.
+ * Browser-safe image decoding and preprocessing (no file access, no `node:` imports): `decodeImage`
+ * for JPEG (the exact, libjpeg-turbo-identical decoder) and PNG (png.ts) in every runtime. Reading
+ * files and the jpeg-js fallback are Node-only and live in `decode-node.ts`.
  */
 export type { ImageDataLike, RgbImage } from './image.js';
 export { toRgb } from './image.js';
+export { decodeImage, ImageDecodeError, sniffImageFormat, type DecodedImage, type DecodeImageOptions } from './decode.js';
 export { decodeJpegExact, JpegUnsupportedError, type DecodedJpeg } from './jpeg-baseline.js';
 export { resizePil, type PilFilter } from './resize-pil.js';
 export { resizeCv2Linear } from './resize-cv2.js';

@@ -16,8 +16,10 @@
  *
  * Anything else (arithmetic coding, lossless or hierarchical frames, 12-bit samples, non-integer
  * sampling ratios, progressive files left incomplete, which libjpeg would smooth) throws `JpegUnsupportedError`, so that the caller can fall back to another decoder.
- * Corrupt data throws a plain Error.
+ * Corrupt data throws a plain Error; a frame of more than `maxPixels` a RangeError, from its header.
  */
+
+import { DEFAULT_MAX_PIXELS } from './image.js';
 
 export class JpegUnsupportedError extends Error {
   override readonly name = 'JpegUnsupportedError';
@@ -294,9 +296,6 @@ function idctLimit(x: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v;
 }
 
-/** Largest image decoded (as jpeg-js' default limit); bigger frames are rejected before allocating. */
-const MAX_PIXELS = 100e6;
-
 const descale = (x: number, n: number): number => (x + (1 << (n - 1))) >> n;
 
 /** Inputs and outputs of idct1d (float64, so values stay exactly what the two passes computed before). */
@@ -525,10 +524,16 @@ export interface DecodedJpeg {
   readonly height: number;
   /** Packed RGB (greyscale replicated; CMYK converted as PIL does). */
   readonly data: Uint8Array;
+  /** Always 3, so that the result goes to `preprocess` as it is (whose `channels` defaults to 4). */
+  readonly channels: 3;
 }
 
-/** Decodes a Huffman-coded JPEG exactly as libjpeg-turbo does; see the file comment. */
-export function decodeJpegExact(bytes: Uint8Array): DecodedJpeg {
+/**
+ * Decodes a Huffman-coded JPEG exactly as libjpeg-turbo does; see the file comment. A frame of more
+ * than `maxPixels` (default 100 megapixels) throws a RangeError from its header, before allocating.
+ */
+export function decodeJpegExact(bytes: Uint8Array, options: { readonly maxPixels?: number } = {}): DecodedJpeg {
+  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   const d = bytes;
   if (d.length < 4 || d[0] !== 0xff || d[1] !== 0xd8) throw new Error('not a JPEG file (no SOI marker)');
   const quant: (Int32Array | undefined)[] = [];
@@ -622,7 +627,7 @@ export function decodeJpegExact(bytes: Uint8Array): DecodedJpeg {
         const width = u16(body + 3);
         const nf = d[body + 5];
         if (width === 0 || height === 0) throw new JpegUnsupportedError('image height defined by a DNL marker');
-        if (width * height > MAX_PIXELS) throw new Error(`JPEG of ${width}x${height} is over the ${MAX_PIXELS / 1e6} megapixel limit`);
+        if (width * height > maxPixels) throw new RangeError(`${width}x${height} is ${width * height} pixels, over the limit of maxPixels = ${maxPixels}`);
         if (nf !== 1 && nf !== 3 && nf !== 4) throw new JpegUnsupportedError(`${nf} components`);
         const comps: Component[] = [];
         for (let i = 0; i < nf; i++) {
@@ -634,6 +639,8 @@ export function decodeJpegExact(bytes: Uint8Array): DecodedJpeg {
         for (const c of comps) {
           const rh = maxH / c.h;
           const rv = maxV / c.v;
+          // T.81 B.2.2 allows factors 1 to 4; libjpeg refuses others (JERR_BAD_SAMPLING) as corrupt.
+          if (c.h > 4 || c.v > 4) throw new Error(`JPEG component ${c.id} has sampling factors ${c.h}x${c.v}, expected 1 to 4 each (corrupt file)`);
           if (c.h < 1 || c.v < 1 || !Number.isInteger(rh) || !Number.isInteger(rv)) {
             throw new JpegUnsupportedError(`sampling factors ${comps.map((k) => `${k.h}x${k.v}`).join(',')}`);
           }
@@ -854,5 +861,5 @@ function reconstruct(frame: Frame, space: ColorSpace): DecodedJpeg {
       }
     }
   }
-  return { width, height, data: out };
+  return { width, height, data: out, channels: 3 };
 }
