@@ -501,9 +501,27 @@ describe('decodePng: broken files get ImageDecodeError naming what was expected 
   });
 
   it('a zlib bomb (IDAT inflating to 50 MB for a 1000x1000 greyscale image) is stopped at the expected size', async () => {
+    // Count what leaves the inflater: reading must stop soon after the 1,001,000 bytes IHDR implies.
+    let inflated = 0;
+    const Real = globalThis.DecompressionStream;
+    vi.stubGlobal('DecompressionStream', class extends Real {
+      readonly counted = super.readable.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            inflated += chunk.length;
+            out.enqueue(chunk);
+          },
+        }),
+      );
+      override get readable(): ReadableStream<Uint8Array> {
+        return this.counted;
+      }
+    });
     const z = deflateSync(new Uint8Array(50e6));
     const file = concat(SIGNATURE, ihdr(1000, 1000, 8, 0), chunk('IDAT', z), chunk('IEND', []));
     await expect(decodePng(file)).rejects.toThrow('IDAT inflates to more than the 1001000 bytes that IHDR implies');
+    expect(inflated).toBeGreaterThan(1001000);
+    expect(inflated).toBeLessThan(1001000 + 2e6);
   });
 
   it('too little image data, and a corrupt or truncated zlib stream', async () => {
