@@ -48,6 +48,8 @@ export interface CreateModelOptions extends BuildOptions {
   /**
    * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key.
    * Without weights the model gets deterministic seeded weights (see models/init.ts).
+   * The model keeps views into the bytes given where it can (safetensors F32 tensors, read without
+   * a copy) and the tensors of a map as they are: do not modify either while the model is in use.
    */
   readonly weights?: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>;
   /** The weights' file name, used in error messages. */
@@ -62,8 +64,32 @@ export interface CreateModelOptions extends BuildOptions {
   readonly keyScheme?: string;
 }
 
+/**
+ * Milliseconds (performance.now()) each stage of getting a model to its first logits took, in
+ * order. createModel fills read, bind, build and backend; the first forward adds compile (with the
+ * backend's own stages) and firstRun. Importing the library comes before all of them and is not
+ * counted. Cloudflare Workers advance performance.now() only across I/O, so the stages read 0 there.
+ */
+export interface ModelTimings {
+  /** Parsing the checkpoint and decoding its tensors (0 without a checkpoint's bytes). */
+  readonly read: number;
+  /** Finding the state dict, adapting its key names and binding it with shape checks; or seeding weights. */
+  readonly bind: number;
+  /** Building the graph from the model table. */
+  readonly build: number;
+  /** Choosing and creating the backend (for 'auto', trying the others first). */
+  readonly backend: number;
+  /** The backend's compile at the first forward (wasm: compiling the kernels, BN folding, packing). */
+  readonly compile?: number;
+  /** compile by the backend's stages, when it reports them (wasm: `kernels`, `fuse`, `pack`). */
+  readonly compileStages?: Readonly<Record<string, number>>;
+  /** The first forward's run, after compile: the first logits. */
+  readonly firstRun?: number;
+}
+
 export class Model {
   private executable: Executable | undefined;
+  private stageTimes: ModelTimings;
 
   constructor(
     readonly config: ModelConfig,
@@ -74,7 +100,15 @@ export class Model {
     readonly backendChoice: { reason: string; passedOver: readonly { name: BackendName; reason: string }[] },
     /** How the weights were found and bound; undefined for seeded weights. */
     readonly weightsReport: WeightsReport | undefined,
-  ) {}
+    timings: ModelTimings = { read: 0, bind: 0, build: 0, backend: 0 },
+  ) {
+    this.stageTimes = timings;
+  }
+
+  /** How long each stage to the first logits took (see ModelTimings); compile and firstRun once forward has run. */
+  get timings(): ModelTimings {
+    return this.stageTimes;
+  }
 
   get name(): string {
     return this.config.name;
@@ -94,8 +128,13 @@ export class Model {
   /** Every output of the graph (with `featuresOnly`: features, stem, stage1..). */
   async forwardAll(input: TensorLike): Promise<Record<string, Tensor>> {
     const x = checkInput(this.graph, input);
-    this.executable ??= await this.backend.compile(this.graph, this.weights);
-    return this.executable.run(x);
+    if (this.executable) return this.executable.run(x);
+    const t0 = performance.now();
+    this.executable = await this.backend.compile(this.graph, this.weights);
+    const t1 = performance.now();
+    const outputs = await this.executable.run(x);
+    this.stageTimes = { ...this.stageTimes, compile: t1 - t0, compileStages: this.executable.timings, firstRun: performance.now() - t1 };
+    return outputs;
   }
 
   /** paddle.summary-style table data, for an input of [batch, 3, size, size]. */
@@ -129,15 +168,24 @@ function checkInput(g: Graph, input: TensorLike): Tensor {
 
 /** Builds a zoo model, binds its weights and prepares a backend. */
 export async function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+  const t0 = performance.now();
   const config = getModelConfig(name);
   const graph = buildResNet(config, options);
+  const t1 = performance.now();
   let weights: ReadonlyMap<string, Tensor>;
   let report: WeightsReport | undefined;
+  let read = 0;
+  let bind: number;
   if (options.weights === undefined) {
     weights = seededWeights(graph, options.seed ?? 0);
+    bind = performance.now() - t1;
   } else {
-    ({ weights, report } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name, name: options.weightsName }));
+    let timings: { read: number; bind: number };
+    ({ weights, report, timings } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name, name: options.weightsName }));
+    ({ read, bind } = timings);
   }
+  const t2 = performance.now();
   const { backend, reason, passedOver } = await selectBackend(options.backend);
-  return new Model(config, graph, weights, backend, { reason, passedOver }, report);
+  const timings: ModelTimings = { read, bind, build: t1 - t0, backend: performance.now() - t2 };
+  return new Model(config, graph, weights, backend, { reason, passedOver }, report, timings);
 }

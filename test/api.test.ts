@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/api.js';
+import { writeSafetensors } from '../src/weights/index.js';
 import { Tensor } from '../src/tensor.js';
 import { mulberry32 } from '../src/models/init.js';
 
@@ -46,5 +47,21 @@ describe('library API', () => {
     expect(s.inputShape).toEqual([3, 3, 97, 97]);
     expect(s.macs).toBe(3 * s.macsPerImage);
     expect(s.params).toBe(25557032);
+  });
+  it('reports each stage to the first logits in model.timings: createModel fills read, bind, build, backend; the first forward adds compile (with the wasm stages) and firstRun', async () => {
+    const seeded = await createModel('resnet20', { backend: 'reference' });
+    const m = await createModel('resnet20', { weights: writeSafetensors(seeded.weights), backend: 'wasm' });
+    const created = m.timings;
+    for (const k of ['read', 'bind', 'build', 'backend'] as const) expect(created[k], k).toBeGreaterThanOrEqual(0);
+    expect(created.compile).toBeUndefined();
+    expect(created.firstRun).toBeUndefined();
+    const x = new Tensor(new Float32Array(3 * 32 * 32).fill(0.5), [1, 3, 32, 32]);
+    await m.forward(x);
+    const first = m.timings;
+    expect(first.compile).toBeGreaterThanOrEqual(0);
+    expect(first.firstRun).toBeGreaterThanOrEqual(0);
+    expect(Object.keys(first.compileStages ?? {})).toEqual(['kernels', 'fuse', 'pack']);
+    await m.forward(x);
+    expect(m.timings).toBe(first); // later forwards leave them as they were
   });
 });

@@ -106,4 +106,14 @@ describe('resnet bench', () => {
     expect(b).toMatchObject({ model: 'resnet20', backend: 'reference', batch: 2, threads: 1 });
     expect(resnet(['bench', '--model', 'resnet20', '--threads', '4']).stderr).toMatch(/single-threaded/);
   });
+
+  it('has a cold start section: model.timings, the first forward and its total over the warm median, in text and in --json', () => {
+    const json = JSON.parse(resnet(['bench', '--model', 'resnet20', '--runs', '2', '--json']).stdout);
+    expect(Object.keys(json.coldStart.compileStages)).toEqual(['kernels', 'fuse', 'pack']);
+    for (const k of ['read', 'bind', 'build', 'backend', 'compile', 'firstRun', 'createMs', 'firstForwardMs', 'totalMs', 'totalOverWarm']) {
+      expect(json.coldStart[k], k).toBeGreaterThanOrEqual(0);
+    }
+    const text = resnet(['bench', '--model', 'resnet20', '--runs', '2']).stdout;
+    expect(text).toMatch(/cold start[^\n]*\n  createModel .*bind.*\n  first forward .*compile .*\(kernels .*pack .*\), first run .*\n  to first logits .* the warm median/);
+  });
 });

@@ -14,12 +14,13 @@ import { convMethod, convPackedFloats, convScratchBytes, packConv, runConv, type
 import { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmExecutable } from '../src/backends/wasm/index.js';
 import { instantiateKernels, loadKernelModule, type KernelExports } from '../src/backends/wasm/kernels.js';
 import { KERNELS_SIMD_BASE64 } from '../src/backends/wasm/kernels.generated.js';
-import { packConvWeights, packedConvFloats } from '../src/backends/wasm/pack.js';
+import { packedConvFloats } from '../src/backends/wasm/pack.js';
 import { placeBuffers } from '../src/backends/wasm/plan.js';
 import type { Graph } from '../src/graph.js';
 import { conv2dInfo, type Pads4 } from '../src/shape.js';
 import { Tensor } from '../src/tensor.js';
 import { seeded } from './helpers/hand-cases.js';
+import { packConvWeights, packWinogradSets, scaleWeights, swapKernelAxes, winogradS2Weights, winogradWeights } from './helpers/wasm-pack-oracle.js';
 
 v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
 const variants = [false, true] as const;
@@ -75,7 +76,7 @@ describe.each(variants)('f32_gemm (packed panels, MRx8 microkernel), relaxed=%s'
           const mem = f32();
           mem.set(a.data, aP / 4);
           mem.set(res.data, rP / 4);
-          packConvWeights(mem.subarray(wP / 4, wP / 4 + packedConvFloats(n, kc, 1, 1, 1)), w.data, bias.data, n, kc, 1, 1, 1);
+          mem.set(packConvWeights(w.data, bias.data, n, kc, 1, 1, 1), wP / 4);
           const sentinel = 12345;
           mem.fill(sentinel, cP / 4, cP / 4 + m * ldc);
           k.f32_gemm(m, n, kc, aP, lda, wP, cP, ldc, withRes ? rP : 0, ldc, relu, sP);
@@ -215,11 +216,13 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
         residual: c.residual ? alloc(outFloats) : 0,
         scratch: alloc(convScratchBytes(k, geometry, info.outShape) / 4),
       };
+      const raw = alloc(wt.size);
       const mem = f32();
       mem.set(nhwc(x), buf.input / 4);
       if (c.residual) mem.set(nhwc(res), buf.residual / 4);
-      packConv(mem.subarray(buf.packed / 4, buf.packed / 4 + convPackedFloats(geometry)), geometry, wt.data, bias.data);
+      mem.set(wt.data, raw / 4);
       mem.set(bias.data, buf.bias / 4);
+      packConv(k, geometry, buf.packed, { weight: raw, scale: 0, bias: buf.bias });
       runConv(k, geometry, inShape, info.outShape, buf);
       const got = f32().subarray(buf.output / 4, buf.output / 4 + outFloats);
       const wantNhwc = nhwc(want);
@@ -253,6 +256,65 @@ describe.each(variants)('conv dispatch vs the reference conv, relaxed=%s', (rela
     expect(convMethod(g(7, 2, 1, 4, 64))).toBe('gemm');
     expect(convMethod(g(7, 2, 1, 3, 64, 2))).toBe('gemm');
   });
+});
+
+/** A conv geometry for the packing tests: kernel k x k, groups g, stride s. */
+const packGeometry = (cin: number, cout: number, k: number, s = 1, groups = 1): ConvGeometry => ({
+  inChannels: cin, outChannels: cout, kernel: [k, k], stride: [s, s], dilation: [1, 1], groups,
+});
+
+describe('load-time packing (assembly/pack.ts) vs the oracle (test/helpers/wasm-pack-oracle.ts)', () => {
+  // Every method, output channels through every panel tail (cout mod 8), prime depths, with and without a BN scale.
+  const cases: [string, ConvGeometry][] = [];
+  for (const cout of [1, 3, 8, 13, 16, 23]) cases.push([`1x1 ${cout}x7`, packGeometry(7, cout, 1)], [`3x3 ${cout}x5`, packGeometry(5, cout, 3)]);
+  cases.push(
+    ['5x5 groups 2, 16x8', packGeometry(8, 16, 5, 1, 2)],
+    ['grouped 3x3 g8, 64x64', packGeometry(64, 64, 3, 1, 8)],
+    ['grouped 3x3 g32 s2, 128x128', packGeometry(128, 128, 3, 2, 32)],
+    ['stem 7x7 s2, 3 -> 13', packGeometry(3, 13, 7, 2)],
+    ['stem 7x7 s2, 3 -> 64', packGeometry(3, 64, 7, 2)],
+    ['winograd 12 -> 20', packGeometry(12, 20, 3)],
+    ['winograd 64 -> 64', packGeometry(64, 64, 3)],
+    ['winograd-s2 4 -> 12', packGeometry(4, 12, 3, 2)],
+    ['winograd-s2 32 -> 36', packGeometry(32, 36, 3, 2)],
+  );
+  for (const [name, c] of cases) {
+    for (const withScale of [false, true]) {
+      it(`${name} [${convMethod(c)}]${withScale ? ', BN scale folded' : ''}`, async () => {
+        const { k, alloc, f32 } = await kernelArena(false);
+        const cinG = c.inChannels / c.groups;
+        const weight = seeded([c.outChannels, cinG, c.kernel[0], c.kernel[1]], c.outChannels * 31 + c.inChannels, -0.5, 0.5).data;
+        const scale = withScale ? seeded([c.outChannels], 5, 0.25, 2).data : undefined;
+        const bias = seeded([c.outChannels], 7).data;
+        const at = { weight: alloc(weight.length), scale: scale ? alloc(c.outChannels) : 0, bias: alloc(c.outChannels) };
+        const floats = convPackedFloats(c);
+        const dst = alloc(floats);
+        f32().fill(NaN, dst / 4, dst / 4 + floats); // every float must be written
+        f32().set(weight, at.weight / 4);
+        if (scale) f32().set(scale, at.scale / 4);
+        f32().set(bias, at.bias / 4);
+        packConv(k, c, dst, at);
+        const got = f32().slice(dst / 4, dst / 4 + floats);
+        const w = scaleWeights(weight, scale, c.outChannels);
+        const method = convMethod(c);
+        if (method === 'winograd' || method === 'winograd-s2') {
+          // f32 transforms in wasm against float64 ones: within a few roundings of the largest value.
+          const u = (method === 'winograd' ? winogradWeights : winogradS2Weights)(w, c.outChannels, c.inChannels);
+          const want = packWinogradSets(u, c.outChannels, c.inChannels);
+          const maxRef = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+          let maxDiff = 0;
+          for (let i = 0; i < floats; i++) maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
+          expect(maxDiff).toBeLessThanOrEqual(4e-7 * maxRef);
+        } else {
+          const [kh, kw] = c.kernel;
+          const want = method === 'stem'
+            ? packConvWeights(swapKernelAxes(w, c.outChannels * cinG, kh, kw), bias, c.outChannels, cinG, kw, kh, 1)
+            : packConvWeights(w, bias, c.outChannels, cinG, kh, kw, c.groups);
+          expect(got).toEqual(want);
+        }
+      });
+    }
+  }
 });
 
 describe('memory plan', () => {

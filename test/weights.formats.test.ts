@@ -171,7 +171,8 @@ describe('weights: format detection by content, not by name', () => {
       const direct = readCheckpoint(file);
       const viewed = readCheckpoint(padded.subarray(3));
       expect(viewed.format).toBe(direct.format);
-      for (const [k, t] of direct.tensors) expect(Buffer.from(viewed.tensors.get(k)!.data.buffer).equals(Buffer.from(t.data.buffer)), k).toBe(true);
+      const bytesOf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+      for (const [k, t] of direct.tensors) expect(bytesOf(viewed.tensors.get(k)!.data).equals(bytesOf(t.data)), k).toBe(true);
       const fromPath = await readCheckpointFile(sharedPath(rel));
       expect(fromPath.tensors.size).toBe(direct.tensors.size);
     }

@@ -47,6 +47,19 @@ describe('safetensors: reading dtypes', () => {
     expect((8 + h.length) % 4).not.toBe(0);
     expect([...readSafetensors(file).tensors.get('x')!.data]).toEqual([3.25, -1]);
   });
+
+  it('reads aligned F32 tensors as views into the file, without a copy; unaligned ones and other dtypes as copies', () => {
+    const bytes = writeSafetensors(new Map([['a', new Tensor(Float32Array.of(1, 2, 3), [3])], ['b', new Tensor(Float32Array.of(-4), [1])]]));
+    const aligned = readSafetensors(bytes).tensors;
+    for (const t of aligned.values()) expect(t.data.buffer).toBe(bytes.buffer);
+    bytes[bytes.length - 1] ^= 0x80; // the view follows the bytes: b's sign flips
+    expect([...aligned.get('b')!.data]).toEqual([4]);
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const copied = readSafetensors(shifted.subarray(1)).tensors;
+    expect(copied.get('a')!.data.buffer).not.toBe(shifted.buffer);
+    expect([...copied.get('a')!.data]).toEqual([1, 2, 3]);
+  });
 });
 
 describe('safetensors: writing', () => {

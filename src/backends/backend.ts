@@ -21,6 +21,11 @@ export interface Executable {
   memoryBytes?(inputShape: readonly number[]): { weights: number; activations: number; peak: number };
   /** Releases native or GPU memory. The executable cannot run afterwards. */
   dispose(): void;
+  /**
+   * Milliseconds `compile` spent in each of its stages, in order, when the backend measures them
+   * (wasm: `kernels` (compiling and instantiating the module), `fuse`, `pack`).
+   */
+  readonly timings?: Readonly<Record<string, number>>;
 }
 
 export interface Backend {

@@ -9,14 +9,20 @@ import { nodeInputs } from '../graph.js';
 import { shapeToString, type Tensor } from '../tensor.js';
 import type { WeightMap } from './backend.js';
 
-/** conv + folded BN + optional residual add + optional ReLU: the conv's geometry, weights made concrete. */
+/**
+ * conv + folded BN + optional residual add + optional ReLU: the conv's geometry, weights made
+ * concrete. The folded weight is `weight[o, ...] * scale[o]`: backends fold it while they pack (the
+ * wasm backend in its packing kernels, webgpu in its packing loop), so no folded copy is made here.
+ */
 export interface FusedConv extends Omit<ConvNode, 'params'> {
   /** A value of the conv's output shape added before the ReLU. */
   readonly residual?: string;
   readonly relu: boolean;
-  /** OIHW [outChannels, inChannels / groups, kh, kw], BN folded in. */
+  /** OIHW [outChannels, inChannels / groups, kh, kw] as bound (the checkpoint's tensor itself, never written). */
   readonly weight: Float32Array;
-  /** [outChannels]; zeros when the conv had no bias and no BN followed. */
+  /** [outChannels]: the folded BN's scale per output channel; undefined when no BN followed. */
+  readonly scale?: Float32Array;
+  /** [outChannels], BN folded in; zeros when the conv had no bias and no BN followed. */
   readonly bias: Float32Array;
 }
 
@@ -39,7 +45,7 @@ export interface FusedAdd {
   readonly relu: boolean;
 }
 
-/** Linear with the weight normalised to torch's [out, in] layout and a bias (zeros if none). */
+/** Linear with the weight normalised to torch's [out, in] layout and a bias (zeros if none); both may be the bound tensors themselves, never written. */
 export interface FusedLinear {
   readonly op: 'linear';
   readonly name: string;
@@ -110,19 +116,17 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
     const n = g.nodes[i];
     if (n.op === 'conv') {
       const wShape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
-      const w = Float32Array.from(weight(weights, n.params.weight, wShape).data);
+      const w = weight(weights, n.params.weight, wShape).data;
       const bias = new Float32Array(n.outChannels);
       if (n.params.bias) bias.set(weight(weights, n.params.bias, [n.outChannels]).data);
+      let foldScale: Float32Array | undefined;
       let value = n.output;
       let j = i + 1;
       const bn = onlyReader(value, j);
       if (bn?.op === 'batchnorm') {
         const { scale, shift } = bnScaleShift(bn, weights);
-        const per = w.length / n.outChannels;
-        for (let o = 0; o < n.outChannels; o++) {
-          for (let k = 0; k < per; k++) w[o * per + k] = w[o * per + k] * scale[o];
-          bias[o] = bias[o] * scale[o] + shift[o];
-        }
+        for (let o = 0; o < n.outChannels; o++) bias[o] = bias[o] * scale[o] + shift[o];
+        foldScale = Float32Array.from(scale);
         value = bn.output;
         j++;
       }
@@ -142,7 +146,7 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
         j++;
       }
       const { params: _p, ...geometry } = n;
-      out.push({ ...geometry, output: value, residual, relu, weight: w, bias });
+      out.push({ ...geometry, output: value, residual, relu, weight: w, scale: foldScale, bias });
       defined.add(value);
       i = j - 1;
       continue;
@@ -167,8 +171,8 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
         w = new Float32Array(src.length);
         for (let r = 0; r < n.inFeatures; r++) for (let c = 0; c < n.outFeatures; c++) w[c * n.inFeatures + r] = src[r * n.outFeatures + c];
       }
-      const bias = n.params.bias ? Float32Array.from(weight(weights, n.params.bias, [n.outFeatures]).data) : new Float32Array(n.outFeatures);
-      out.push({ op: 'linear', name: n.name, input: n.input, output: n.output, inFeatures: n.inFeatures, outFeatures: n.outFeatures, weight: Float32Array.from(w), bias });
+      const bias = n.params.bias ? weight(weights, n.params.bias, [n.outFeatures]).data : new Float32Array(n.outFeatures);
+      out.push({ op: 'linear', name: n.name, input: n.input, output: n.output, inFeatures: n.inFeatures, outFeatures: n.outFeatures, weight: w, bias });
       defined.add(n.output);
       continue;
     }

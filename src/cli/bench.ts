@@ -1,4 +1,4 @@
-import { createModel } from '../api.js';
+import { createModel, type ModelTimings } from '../api.js';
 import { mulberry32 } from '../models/init.js';
 import { Tensor } from '../tensor.js';
 import { CliError, info, intOption, parse, printJson, type Command } from './common.js';
@@ -12,6 +12,18 @@ export function percentiles(samples: number[]): { median: number; p90: number } 
   return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, p90: rank(0.9) };
 }
 
+/** The cold start section: createModel's stages, the first forward's, and the total over the warm median. */
+function formatColdStart(c: ModelTimings & { createMs: number; firstForwardMs: number; totalMs: number; totalOverWarm: number }): string {
+  const ms = (x: number | undefined) => `${(x ?? 0).toFixed(1)} ms`;
+  const stages = Object.entries(c.compileStages ?? {}).map(([name, t]) => `${name} ${ms(t)}`).join(', ');
+  return [
+    'cold start (this process, module already imported):',
+    `  createModel ${ms(c.createMs)}: build ${ms(c.build)}, read ${ms(c.read)}, bind ${ms(c.bind)}, backend ${ms(c.backend)}`,
+    `  first forward ${ms(c.firstForwardMs)}: compile ${ms(c.compile)}${stages ? ` (${stages})` : ''}, first run ${ms(c.firstRun)}`,
+    `  to first logits ${ms(c.totalMs)} = ${c.totalOverWarm.toFixed(2)}x the warm median`,
+  ].join('\n');
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'time whole-model inference: median and p90 ms, images/s, effective GFLOP/s',
@@ -19,7 +31,11 @@ export const benchCommand: Command = {
 
 Times model.forward on a seeded random input with seeded random weights, after warm-up runs.
 GFLOP/s counts 2 FLOPs per conv/fc multiply-accumulate (the summary's MACs) over the median time.
-For the per-layer kernel tables and the peers side by side, see 'npm run bench'.
+The cold start section gives model.timings: each stage from createModel to the first logits in this
+process (the module already imported; seeded weights, so no checkpoint is read), and the first
+forward over the warm median. For fresh processes with a checkpoint, side by side with
+onnxruntime-web, see 'node bench/cold.mjs'. For the per-layer kernel tables and the peers side by
+side, see 'npm run bench'.
 
 options:
   --model <m>        model name
@@ -47,19 +63,24 @@ ${BACKEND_HELP}
     const batch = intOption(values.batch, 'batch') ?? 1;
     const runs = intOption(values.runs, 'runs') ?? 10;
     const warmup = intOption(values.warmup, 'warmup', 0) ?? 2;
+    const t0 = performance.now();
     const model = await createModel(values.model, { backend: backendOption(values.backend) });
+    const createMs = performance.now() - t0;
     const [h, w] = parseSize(values['input-size'], model.config.defaultInputSize);
     const rand = mulberry32(1);
     const input = new Tensor(Float32Array.from({ length: batch * 3 * h * w }, () => rand() * 2 - 1), [batch, 3, h, w]);
     if (!values.json) info(`${model.name} ${batch}x3x${h}x${w} on ${model.backend.name}: ${warmup} warm-up + ${runs} timed runs`);
-    for (let i = 0; i < warmup; i++) await model.forward(input);
+    const t1 = performance.now();
+    await model.forward(input); // the first forward: compile, then the first run
+    const firstForwardMs = performance.now() - t1;
     const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t0 = performance.now();
+    for (let i = 0; i < warmup + runs; i++) {
+      const t = performance.now();
       await model.forward(input);
-      times.push(performance.now() - t0);
+      if (i >= warmup) times.push(performance.now() - t);
     }
     const { median, p90 } = percentiles(times);
+    const coldStart = { ...model.timings, createMs, firstForwardMs, totalMs: createMs + firstForwardMs, totalOverWarm: (createMs + firstForwardMs) / median };
     // After the runs, so the compiled backend can report its memory plan too.
     const { macs, backendMemory: mem } = model.summary({ inputSize: [h, w], batch });
     model.dispose();
@@ -77,12 +98,14 @@ ${BACKEND_HELP}
       gflops: (2 * macs) / (median / 1000) / 1e9,
       macs,
       ...(mem ? { peakBytes: mem.peak } : {}),
+      coldStart,
     };
     if (values.json) printJson(result);
     else {
       process.stdout.write(
         `median ${median.toFixed(2)} ms  p90 ${p90.toFixed(2)} ms  ${result.imagesPerSecond.toFixed(2)} images/s  ${result.gflops.toFixed(2)} GFLOP/s effective\n`,
       );
+      process.stdout.write(`${formatColdStart(coldStart)}\n`);
     }
   },
 };

@@ -1,6 +1,7 @@
 /**
  * Weights for a built graph: checkpoint bytes (or a tensor map) -> state dict -> key scheme
- * adapted to the model's names -> bound by key with shapes checked (strict by default).
+ * adapted to the model's names -> bound by key with shapes checked (strict by default). The ms
+ * spent reading (parse and decode) and binding (find, adapt, bind) are returned as `timings`.
  */
 import { Tensor, type TensorLike } from '../tensor.js';
 import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint } from '../weights/index.js';
@@ -37,7 +38,8 @@ export function loadWeights(
   expected: readonly ExpectedParam[],
   source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>,
   opts: LoadOptions,
-): { weights: Map<string, Tensor>; report: WeightsReport } {
+): { weights: Map<string, Tensor>; report: WeightsReport; timings: { read: number; bind: number } } {
+  const t0 = performance.now();
   let tensors: Map<string, Tensor>;
   let format = 'tensors';
   let path = '';
@@ -54,11 +56,13 @@ export function loadWeights(
   } else {
     tensors = new Map([...source].map(([k, t]) => [k, Tensor.from(t)]));
   }
+  const t1 = performance.now();
   const adapted = adaptStateDict(tensors, expected, { from: opts.keyScheme });
   notes.push(...adapted.notes);
   const bound = bindWeights(expected, adapted.tensors, { strict: opts.strict, model: opts.model });
   return {
     weights: bound.weights,
     report: { format, path, scheme: adapted.scheme, notes, ...bound.report },
+    timings: { read: t1 - t0, bind: performance.now() - t1 },
   };
 }

@@ -135,6 +135,20 @@ export function decodeToFloat32(
 }
 
 /**
+ * decodeToFloat32 without the copy where none is needed: little-endian float32 data at a 4-byte
+ * aligned address (safetensors' F32 tensors, whose writer aligns the data to 8 bytes) comes back
+ * as a view into `bytes.buffer`, so it changes when those bytes change. Anything else is decoded
+ * into a new array.
+ */
+export function viewOrDecodeFloat32(bytes: Uint8Array, byteOffset: number, count: number, dtype: DType): Float32Array {
+  const start = bytes.byteOffset + byteOffset;
+  if (dtype === 'float32' && HOST_LITTLE_ENDIAN && start % 4 === 0 && byteOffset + 4 * count <= bytes.length) {
+    return new Float32Array(bytes.buffer, start, count);
+  }
+  return decodeToFloat32(bytes, byteOffset, count, dtype);
+}
+
+/**
  * Copies a strided view into a new C-order array. `src` holds the decoded storage
  * (`lanesPer` floats per element); `offset` and `strides` count elements, as torch does.
  * The caller has checked that every index the view reaches lies inside `src`.

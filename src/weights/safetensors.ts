@@ -4,7 +4,7 @@
  * data; offsets are relative to the first byte after the header.
  * see: https://github.com/huggingface/safetensors (README "Format")
  */
-import { type DType, ITEM_SIZE, decodeToFloat32 } from './dtype.js';
+import { type DType, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
 import { SafetensorsError } from './errors.js';
 import { CheckpointTensor } from './types.js';
 import type { TensorLike } from '../tensor.js';
@@ -44,6 +44,10 @@ function isNonNegInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
+/**
+ * Reads a safetensors file. F32 tensors at 4-byte aligned offsets (all of them from the reference
+ * writer) are views into `bytes` with no copy: the tensors change if those bytes are modified.
+ */
 export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   if (bytes.length < 8) {
     throw new SafetensorsError(`safetensors: file has ${bytes.length} bytes, fewer than the 8-byte header length`);
@@ -139,7 +143,7 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   const tensors = new Map<string, CheckpointTensor>();
   for (const e of entries) {
     const count = (e.end - e.begin) / ITEM_SIZE[e.dtype];
-    tensors.set(e.key, new CheckpointTensor(e.dtype, e.shape, decodeToFloat32(bytes, dataStart + e.begin, count, e.dtype)));
+    tensors.set(e.key, new CheckpointTensor(e.dtype, e.shape, viewOrDecodeFloat32(bytes, dataStart + e.begin, count, e.dtype)));
   }
   return { tensors, metadata, headerLength, notes };
 }

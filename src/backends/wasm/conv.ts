@@ -13,6 +13,7 @@
  *             microkernel reads its rows from a per-output-row buffer of the input's columns, with
  *             no im2col and no packing (assembly/gemm.ts conv7x7s2c3_nhwc); its weights are
  *             packed with the kernel's two axes swapped, the depth order that buffer gives.
+ * Weights are packed at load by wasm kernels (assembly/pack.ts), the BN scale folded in on the way.
  *   gemm      everything else (assembly/gemm.ts conv2d_nhwc): 1x1 stride-1 unpadded convs read the
  *             activations as the GEMM's A directly; other convs go through blocked im2col; each
  *             group runs its own GEMM on its part of the shared im2col rows (ResNeXt pays no
@@ -20,7 +21,7 @@
  */
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
-import { packConvWeights, packedConvFloats } from './pack.js';
+import { packedConvFloats } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
@@ -54,104 +55,26 @@ export function convPackedFloats(c: ConvGeometry): number {
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
-/**
- * Packs OIHW weights + bias for the conv's method into dst (convPackedFloats(c) floats).
- * Winograd weights carry no bias (the output transform adds it; see runConv).
- */
-export function packConv(dst: Float32Array, c: ConvGeometry, weight: Float32Array, bias: Float32Array): void {
-  const cinG = c.inChannels / c.groups;
+/** Where a conv's raw weights lie in wasm memory for packing (byte addresses; 0: none). */
+export interface RawConvWeights {
+  /** OIHW [outChannels, inChannels / groups, kh, kw]. */
+  readonly weight: number;
+  /** [outChannels], multiplied into the weights (a folded BN); 0: none. */
+  readonly scale: number;
+  /** [outChannels]; 0: zeros. Winograd sets carry no bias (the output transform adds it; see runConv). */
+  readonly bias: number;
+}
+
+/** Packs a conv's raw weights (scale folded in) for its method into dst (convPackedFloats(c) floats), in wasm. */
+export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights): void {
   const method = convMethod(c);
-  if (method === 'stem') {
-    packConvWeights(dst, swapKernelAxes(weight, c.outChannels * cinG, c.kernel[0], c.kernel[1]), bias, c.outChannels, cinG, c.kernel[1], c.kernel[0], 1);
+  if (isWinograd(method)) {
+    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
     return;
   }
-  if (!isWinograd(method)) {
-    packConvWeights(dst, weight, bias, c.outChannels, cinG, c.kernel[0], c.kernel[1], c.groups);
-    return;
-  }
-  const u = method === 'winograd' ? winogradWeights(weight, c.outChannels, c.inChannels) : winogradS2Weights(weight, c.outChannels, c.inChannels);
-  const per = packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
-  const zeros = new Float32Array(c.outChannels);
-  for (let xi = 0; xi < 36; xi++) {
-    packConvWeights(dst.subarray(xi * per, (xi + 1) * per), u[xi], zeros, c.outChannels, c.inChannels, 1, 1, 1);
-  }
-}
-
-/** The kernels of [planes, kh, kw] weights with their two axes swapped: [planes, kw, kh]. */
-function swapKernelAxes(weight: Float32Array, planes: number, kh: number, kw: number): Float32Array {
-  const out = new Float32Array(weight.length);
-  for (let p = 0; p < planes; p++) {
-    for (let ky = 0; ky < kh; ky++) {
-      for (let kx = 0; kx < kw; kx++) out[(p * kw + kx) * kh + ky] = weight[(p * kh + ky) * kw + kx];
-    }
-  }
-  return out;
-}
-
-/** G of F(4x4, 3x3) (points 0, ±1, ±2, ∞): U = G g G^T. see: Lavin & Gray 2015. */
-const G = [
-  [1 / 4, 0, 0],
-  [-1 / 6, -1 / 6, -1 / 6],
-  [-1 / 6, 1 / 6, -1 / 6],
-  [1 / 24, 1 / 12, 1 / 6],
-  [1 / 24, -1 / 12, 1 / 6],
-  [0, 0, 1],
-];
-
-/** The 36 transformed weight matrices U[xi] as [cout, cin] (xi = 6 * row + col), computed in float64. */
-export function winogradWeights(weight: Float32Array, cout: number, cin: number): Float32Array[] {
-  const u = Array.from({ length: 36 }, () => new Float32Array(cout * cin));
-  const gg = new Float64Array(18); // G g, 6x3
-  for (let o = 0; o < cout; o++) {
-    for (let i = 0; i < cin; i++) {
-      const g = (o * cin + i) * 9;
-      for (let r = 0; r < 6; r++) {
-        for (let x = 0; x < 3; x++) gg[r * 3 + x] = G[r][0] * weight[g + x] + G[r][1] * weight[g + 3 + x] + G[r][2] * weight[g + 6 + x];
-      }
-      for (let r = 0; r < 6; r++) {
-        for (let s = 0; s < 6; s++) {
-          u[r * 6 + s][o * cin + i] = gg[r * 3] * G[s][0] + gg[r * 3 + 1] * G[s][1] + gg[r * 3 + 2] * G[s][2];
-        }
-      }
-    }
-  }
-  return u;
-}
-
-/** G of F(4, 2) (points 0, 1, -1, 2, ∞), for the even taps of a stride-2 3x3 conv (assembly/winograd.ts). */
-const G2 = [
-  [1 / 2, 0],
-  [-1 / 2, -1 / 2],
-  [-1 / 6, 1 / 6],
-  [1 / 6, 1 / 3],
-  [0, 1],
-];
-
-/**
- * The 36 weight matrices [cout, cin] of the stride-2 kernel, in its slice order, computed in float64:
- * 25 EE sets G (g[0|2][0|2]) G^T (5 * row + column), 5 EO sets G (g[0][1], g[2][1]) by row,
- * 5 OE sets G (g[1][0], g[1][2]) by column, and g[1][1].
- */
-export function winogradS2Weights(weight: Float32Array, cout: number, cin: number): Float32Array[] {
-  const u = Array.from({ length: 36 }, () => new Float32Array(cout * cin));
-  for (let at = 0; at < cout * cin; at++) {
-    const p = at * 9;
-    const g00 = weight[p], g01 = weight[p + 1], g02 = weight[p + 2];
-    const g10 = weight[p + 3], g11 = weight[p + 4], g12 = weight[p + 5];
-    const g20 = weight[p + 6], g21 = weight[p + 7], g22 = weight[p + 8];
-    for (let r = 0; r < 5; r++) {
-      const a = G2[r][0];
-      const b = G2[r][1];
-      // Row r of G (g[0|2][0|2]), then G^T along the columns.
-      const e0 = a * g00 + b * g20;
-      const e2 = a * g02 + b * g22;
-      for (let s = 0; s < 5; s++) u[r * 5 + s][at] = G2[s][0] * e0 + G2[s][1] * e2;
-      u[25 + r][at] = a * g01 + b * g21;
-      u[30 + r][at] = a * g10 + b * g12;
-    }
-    u[35][at] = g11;
-  }
-  return u;
+  // The stem kernel reads its depth in the order (kx, ky, ci): its weights go with the kernel's axes swapped.
+  const swap = method === 'stem' ? 1 : 0;
+  k.pack_gemm_weights(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.weight, raw.scale, raw.bias, dst);
 }
 
 /**

@@ -2,7 +2,8 @@
  * The WASM SIMD backend: AssemblyScript kernels (assembly/) on NHWC activations.
  *
  * compile: the graph is fused (BN folded into convs, residual add + ReLU in the conv epilogue; see
- * ../fuse.ts), then every conv and linear weight is packed once into GEMM panels in wasm memory.
+ * ../fuse.ts), then every conv and linear weight is copied into wasm memory and packed once there
+ * by wasm kernels into GEMM panels or Winograd sets, the BN scale multiplied in on the way.
  * run: the NCHW input is transposed to NHWC, the nodes run over buffers placed by a memory plan
  * made once per input shape (plan.ts; memory grows only when a new, larger shape first arrives),
  * and feature-map outputs are transposed back to NCHW.
@@ -24,8 +25,8 @@ import {
   type KernelVariant,
 } from './kernels.js';
 import { convPackedFloats, convScratchBytes, packConv, runConv } from './conv.js';
-import { packConvWeights, packedConvFloats } from './pack.js';
-import { alignUp, placeBuffers, type Lifetime } from './plan.js';
+import { packedConvFloats } from './pack.js';
+import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 
 export { wasmFeatures, type InitWasmOptions, type KernelVariant } from './kernels.js';
 
@@ -40,6 +41,8 @@ export interface WasmExecutable extends Executable {
   readonly variant: KernelVariant;
   /** Bytes of packed weights in wasm memory. */
   readonly weightBytes: number;
+  /** ms of compile: `kernels` (compile and instantiate the module), `fuse` (fuse.ts), `pack` (copy raw weights in, pack in wasm). */
+  readonly timings: { readonly kernels: number; readonly fuse: number; readonly pack: number };
 }
 
 /**
@@ -60,9 +63,12 @@ function backendWith(opts: WasmBackendOptions): Backend {
   return {
     name: 'wasm',
     async compile(graph: Graph, weights: WeightMap): Promise<WasmExecutable> {
+      const t0 = performance.now();
       const { module } = await loadKernelModule(opts);
       const k = await instantiateKernels(module);
-      return new WasmGraphExecutable(graph, fuseGraph(graph, weights), k);
+      const t1 = performance.now();
+      const fused = fuseGraph(graph, weights);
+      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 });
     },
   };
 }
@@ -101,6 +107,7 @@ interface Plan {
 class WasmGraphExecutable implements WasmExecutable {
   readonly variant: KernelVariant;
   readonly weightBytes: number;
+  readonly timings: WasmExecutable['timings'];
   private k: KernelExports | undefined;
   private readonly consts = new Map<string, NodeConsts>();
   private readonly plans = new Map<string, Plan>();
@@ -111,12 +118,15 @@ class WasmGraphExecutable implements WasmExecutable {
     private readonly graph: Graph,
     private readonly fused: FusedGraph,
     k: KernelExports,
+    /** ms compile spent before this constructor, which adds its own packing time. */
+    before: { kernels: number; fuse: number },
   ) {
+    const start = performance.now();
     this.k = k;
     this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
     // Lay out the constants, grow memory once for them, then pack.
     let top = alignUp(k.heap_base());
-    const start = top;
+    const weightsStart = top;
     const take = (floats: number) => {
       const p = top;
       top = alignUp(top + floats * 4);
@@ -132,22 +142,35 @@ class WasmGraphExecutable implements WasmExecutable {
       }
     }
     this.weightsEnd = top;
-    this.weightBytes = top - start;
-    this.ensureMemory(top + SLACK);
-    const f32 = new Float32Array(k.memory.buffer);
+    this.weightBytes = top - weightsStart;
+    // Each raw weight is copied past the packed ones (where activations go later) with its
+    // per-channel scale and bias, then packed from there by a wasm kernel (assembly/pack.ts).
+    let rawFloats = 0;
     for (const n of fused.nodes) {
-      const c = this.consts.get(n.name);
+      if (n.op === 'conv' || n.op === 'linear') rawFloats = Math.max(rawFloats, n.weight.length + n.bias.length + ALIGN / 4);
+    }
+    this.ensureMemory(top + rawFloats * 4 + SLACK);
+    const f32 = new Float32Array(k.memory.buffer);
+    const raw = top;
+    for (const n of fused.nodes) {
+      const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
-        packConv(f32.subarray(c!.packed! / 4, c!.packed! / 4 + convPackedFloats(n)), n, n.weight, n.bias);
-        f32.set(n.bias, c!.bias! / 4);
+        f32.set(n.bias, c.bias! / 4);
+        f32.set(n.weight, raw / 4);
+        const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
+        if (n.scale) f32.set(n.scale, scale / 4);
+        packConv(k, n, c.packed!, { weight: raw, scale, bias: c.bias! });
       } else if (n.op === 'linear') {
-        const len = packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1);
-        packConvWeights(f32.subarray(c!.packed! / 4, c!.packed! / 4 + len), n.weight, n.bias, n.outFeatures, n.inFeatures, 1, 1, 1);
+        f32.set(n.weight, raw / 4);
+        const bias = alignUp(raw + n.weight.length * 4);
+        f32.set(n.bias, bias / 4);
+        k.pack_gemm_weights(n.outFeatures, n.inFeatures, 1, 1, 1, 0, raw, 0, bias, c.packed!);
       } else if (n.op === 'affine') {
-        f32.set(n.scale, c!.scale! / 4);
-        f32.set(n.shift, c!.shift! / 4);
+        f32.set(n.scale, c.scale! / 4);
+        f32.set(n.shift, c.shift! / 4);
       }
     }
+    this.timings = { ...before, pack: performance.now() - start };
   }
 
   private kernels(): KernelExports {

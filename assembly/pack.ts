@@ -1,0 +1,171 @@
+// Load-time weight packing: OIHW weights, a BatchNorm's per-channel scale folded in on the way,
+// into the GEMM's panels (gemm.ts) and the Winograd kernels' 36 weight sets (winograd.ts).
+// Every packer reads the raw weights once and writes the packed layout directly.
+import { NR, panelFloats } from './gemm';
+
+/** The 6x3 (stride 1) or 5x2 (stride 2) intermediate G g of one Winograd filter, f32x4 by output channel. */
+const TMP: usize = memory.data(18 * 16, 16);
+
+/** The weight scale of output channel oc: scale[oc], or 1 without a scale (scale == 0). */
+// @ts-ignore: decorator
+@inline function scaleAt(scale: usize, oc: i32): f32 {
+  return scale != 0 ? load<f32>(scale + (<usize>oc << 2)) : 1;
+}
+
+/**
+ * Packs OIHW weights [cout, cinG, kh, kw] (groups of cout / groups channels) times scale[oc] and
+ * the bias into GEMM panels at dst (see gemm.ts: per group, panels of NR columns, NR bias floats
+ * first, then one row of NR weights per depth step; missing columns zero). The depth order is the
+ * im2col patch order (ky, kx, ci); with swap, (kx, ky, ci): the stem kernel's column buffer order.
+ * scale == 0: no scale; bias == 0: zero bias.
+ */
+export function pack_gemm_weights(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32, swap: bool,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  const coutG = cout / groups;
+  const taps = kh * kw;
+  const depth = taps * cinG;
+  const panelB = <usize>panelFloats(depth) << 2;
+  const panels = (coutG + NR - 1) / NR;
+  // Taps of the two kernel axes in depth order: outer (ky, or kx swapped), then inner.
+  const outer = swap ? kw : kh;
+  const inner = swap ? kh : kw;
+  const outerTaps = swap ? 1 : kw;
+  const innerTaps = swap ? kw : 1;
+  const ciB = <usize>taps << 2;
+  let p = dst;
+  for (let g = 0; g < groups; g++) {
+    for (let panel = 0; panel < panels; panel++, p += panelB) {
+      const cols = min(NR, coutG - panel * NR);
+      if (cols < NR) memory.fill(p, 0, panelB);
+      for (let j = 0; j < cols; j++) {
+        const oc = g * coutG + panel * NR + j;
+        const s = scaleAt(scale, oc);
+        store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
+        const src = weight + (<usize>oc * depth << 2); // this channel's [cinG, kh, kw]
+        let d = p + (<usize>(NR + j) << 2);
+        for (let a = 0; a < outer; a++) {
+          for (let b = 0; b < inner; b++) {
+            let w = src + (<usize>(a * outerTaps + b * innerTaps) << 2);
+            for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR << 2) store<f32>(d, load<f32>(w) * s);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Tap k of four filters rowB bytes apart (four output channels at one input channel), as one vector. */
+// @ts-ignore: decorator
+@inline function tap4(w: usize, rowB: usize): v128 {
+  let v = f32x4.splat(load<f32>(w));
+  v = f32x4.replace_lane(v, 1, load<f32>(w + rowB));
+  v = f32x4.replace_lane(v, 2, load<f32>(w + 2 * rowB));
+  return f32x4.replace_lane(v, 3, load<f32>(w + 3 * rowB));
+}
+
+/**
+ * G of F(4x4, 3x3) (points 0, ±1, ±2, ∞) applied to one column (p0, p1, p2), stored at out + i * step:
+ *   G = [ 1/4     0     0  ]
+ *       [-1/6  -1/6  -1/6  ]
+ *       [-1/6   1/6  -1/6  ]
+ *       [1/24  1/12   1/6  ]
+ *       [1/24 -1/12   1/6  ]
+ *       [  0     0     1   ]
+ */
+// @ts-ignore: decorator
+@inline function applyG6(p0: v128, p1: v128, p2: v128, out: usize, step: usize): void {
+  const even = f32x4.add(p0, p2);
+  const outer = f32x4.add(f32x4.mul(p0, f32x4.splat(1.0 / 24)), f32x4.mul(p2, f32x4.splat(1.0 / 6)));
+  const mid = f32x4.mul(p1, f32x4.splat(1.0 / 12));
+  v128.store(out, f32x4.mul(p0, f32x4.splat(0.25)));
+  v128.store(out + step, f32x4.mul(f32x4.add(even, p1), f32x4.splat(-1.0 / 6)));
+  v128.store(out + 2 * step, f32x4.mul(f32x4.sub(even, p1), f32x4.splat(-1.0 / 6)));
+  v128.store(out + 3 * step, f32x4.add(outer, mid));
+  v128.store(out + 4 * step, f32x4.sub(outer, mid));
+  v128.store(out + 5 * step, p2);
+}
+
+/**
+ * G of F(4, 2) (points 0, 1, -1, 2, ∞) applied to one pair (p, q), stored at out + i * step:
+ *   G = [ 1/2    0  ]
+ *       [-1/2  -1/2 ]
+ *       [-1/6   1/6 ]
+ *       [ 1/6   1/3 ]
+ *       [  0     1  ]
+ */
+// @ts-ignore: decorator
+@inline function applyG5(p: v128, q: v128, out: usize, step: usize): void {
+  v128.store(out, f32x4.mul(p, f32x4.splat(0.5)));
+  v128.store(out + step, f32x4.mul(f32x4.add(p, q), f32x4.splat(-0.5)));
+  v128.store(out + 2 * step, f32x4.mul(f32x4.sub(q, p), f32x4.splat(1.0 / 6)));
+  v128.store(out + 3 * step, f32x4.add(f32x4.mul(p, f32x4.splat(1.0 / 6)), f32x4.mul(q, f32x4.splat(1.0 / 3))));
+  v128.store(out + 4 * step, q);
+}
+
+/**
+ * The 36 weight sets of winograd_nhwc (stride 1 or 2) from OIHW 3x3 weights [cout, cin, 3, 3]
+ * times scale[oc] (scale == 0: none), in f32, written straight into the packed layout at dst: set
+ * xi is ceil(cout / 8) GEMM panels of depth cin with zero bias (the output transform adds the bias).
+ * Stride 1, set 6 * row + column: U = G g G^T. Stride 2 (the slice order of winograd.ts): 25 EE
+ * sets G (g[0|2][0|2]) G^T (5 * row + column), 5 EO sets G (g[0][1], g[2][1]) by row, 5 OE sets
+ * G (g[1][0], g[1][2]) by column, and g[1][1]. cout and cin are multiples of 4: four output
+ * channels go through the transform as one vector.
+ */
+export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, weight: usize, scale: usize, dst: usize): void {
+  const panelB = <usize>panelFloats(cin) << 2;
+  const panels = (cout + NR - 1) / NR;
+  const setB = <usize>panels * panelB;
+  const zero = f32x4.splat(0);
+  for (let xi = 0; xi < 36; xi++) {
+    const set = dst + <usize>xi * setB;
+    for (let panel = 0; panel < panels; panel++) {
+      v128.store(set + <usize>panel * panelB, zero);
+      v128.store(set + <usize>panel * panelB, zero, 16);
+    }
+    if (cout % NR != 0) memory.fill(set + <usize>(panels - 1) * panelB, 0, panelB);
+  }
+  const rowB = <usize>cin * 36; // bytes from one output channel's filters to the next's
+  for (let o = 0; o < cout; o += 4) {
+    const s = scale != 0 ? v128.load(scale + (<usize>o << 2)) : f32x4.splat(1);
+    // Row 0, column o % 8 of o's panel in set 0.
+    let d = dst + <usize>(o / NR) * panelB + (<usize>(NR + o % NR) << 2);
+    let w = weight + <usize>o * rowB;
+    for (let i = 0; i < cin; i++, w += 36, d += NR << 2) {
+      if (stride == 1) {
+        // G g (6x3, kept in TMP by row), then G applied to each of its rows: U = G g G^T.
+        for (let x: usize = 0; x < 3; x++) {
+          const c0 = f32x4.mul(tap4(w + x * 4, rowB), s);
+          const c1 = f32x4.mul(tap4(w + 12 + x * 4, rowB), s);
+          const c2 = f32x4.mul(tap4(w + 24 + x * 4, rowB), s);
+          applyG6(c0, c1, c2, TMP + x * 16, 48);
+        }
+        for (let r: usize = 0; r < 6; r++) {
+          const t = TMP + r * 48;
+          applyG6(v128.load(t), v128.load(t, 16), v128.load(t, 32), d + r * 6 * setB, setB);
+        }
+      } else {
+        const g00 = f32x4.mul(tap4(w, rowB), s);
+        const g01 = f32x4.mul(tap4(w + 4, rowB), s);
+        const g02 = f32x4.mul(tap4(w + 8, rowB), s);
+        const g10 = f32x4.mul(tap4(w + 12, rowB), s);
+        const g11 = f32x4.mul(tap4(w + 16, rowB), s);
+        const g12 = f32x4.mul(tap4(w + 20, rowB), s);
+        const g20 = f32x4.mul(tap4(w + 24, rowB), s);
+        const g21 = f32x4.mul(tap4(w + 28, rowB), s);
+        const g22 = f32x4.mul(tap4(w + 32, rowB), s);
+        // EE: G (g00 g02; g20 g22) by column into TMP (5x2 by row), then G along each row.
+        applyG5(g00, g20, TMP, 32);
+        applyG5(g02, g22, TMP + 16, 32);
+        for (let r: usize = 0; r < 5; r++) {
+          const t = TMP + r * 32;
+          applyG5(v128.load(t), v128.load(t, 16), d + r * 5 * setB, setB);
+        }
+        applyG5(g01, g21, d + 25 * setB, setB); // EO
+        applyG5(g10, g12, d + 30 * setB, setB); // OE
+        v128.store(d + 35 * setB, g11); // OO
+      }
+    }
+  }
+}
