@@ -13,6 +13,8 @@
  *         (their median is the warm forward of the same process) and model.timings (the stages).
  *   ort   reads the .onnx file, then times: import onnxruntime-web -> InferenceSession.create
  *         (wasm EP, SIMD, 1 thread, binary from node_modules) -> first run.
+ * A third child per round writes 64 MiB of fresh wasm memory: what first touching a page costs on
+ * this machine (the packing writes every byte of the packed weights, `packedMB`, for the first time).
  * Node runs our plain SIMD build (Node 20 validates relaxed SIMD only behind a flag). Reported:
  * medians over rounds of each stage, and the ratios that this run measured side by side: ours
  * import-to-logits over onnxruntime-web's session create + first run (and over its
@@ -49,8 +51,15 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** One child: times one engine from import to first logits and prints one JSON line. */
+/** One child: times one engine from import to first logits (or the first touch of fresh memory) and prints one JSON line. */
 async function child(engine, dist, model, file, size, warm) {
+  if (engine === 'touch') {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    memory.grow(1024); // 64 MiB
+    const t0 = performance.now();
+    new Float32Array(memory.buffer).fill(1);
+    return { totalMs: performance.now() - t0, msPerMB: (performance.now() - t0) / 64 };
+  }
   const bytes = readFileSync(file);
   const x = input([1, 3, size, size]);
   if (engine === 'ours') {
@@ -67,7 +76,8 @@ async function child(engine, dist, model, file, size, warm) {
       await m.forward(x);
       warmMs.push(performance.now() - t);
     }
-    return { importMs: t1 - t0, createMs: t2 - t1, firstForwardMs: t3 - t2, totalMs: t3 - t0, warmMs: median(warmMs), timings: m.timings };
+    const packedMB = (m.summary().backendMemory?.weights ?? 0) / 2 ** 20;
+    return { importMs: t1 - t0, createMs: t2 - t1, firstForwardMs: t3 - t2, totalMs: t3 - t0, warmMs: median(warmMs), packedMB, timings: m.timings };
   }
   const t0 = performance.now();
   const ort = await import('onnxruntime-web');
@@ -111,14 +121,19 @@ async function parent(argv) {
     writeFileSync(files[model].ort, exportOnnx(m.graph, m.weights, { inputShape: [1, 3, size, size] }));
   }
   const samples = Object.fromEntries(models.map((m) => [m, { ours: [], ort: [] }]));
+  const touch = [];
+  const spawn = (...args) => {
+    const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args.map(String)], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`bench/cold: ${args.slice(0, 3).join(' ')} failed:\n${run.stderr}`);
+    return JSON.parse(run.stdout.trim().split('\n').at(-1));
+  };
   for (let r = 0; r < rounds; r++) {
+    touch.push(spawn('touch', dist, '', '', 0, 0).msPerMB);
     for (const model of models) {
       const order = r % 2 ? ['ort', 'ours'] : ['ours', 'ort'];
       for (const engine of order) {
         const f = files[model];
-        const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', engine, dist, model, f[engine], String(f.size), values.warm], { encoding: 'utf8' });
-        if (run.status !== 0) throw new Error(`bench/cold: ${engine} ${model} failed:\n${run.stderr}`);
-        const result = JSON.parse(run.stdout.trim().split('\n').at(-1));
+        const result = spawn(engine, dist, model, f[engine], f.size, values.warm);
         samples[model][engine].push(result);
         process.stderr.write(`round ${r + 1}/${rounds} ${model} ${engine}: ${result.totalMs.toFixed(0)} ms\n`);
       }
@@ -126,7 +141,10 @@ async function parent(argv) {
   }
   const results = models.map((model) => summarise(model, samples[model]));
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
-  const report = { date: new Date().toISOString(), node: process.version, cpus: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds, warmRuns: Number(values.warm), results, samples };
+  const report = {
+    date: new Date().toISOString(), node: process.version, cpus: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds, warmRuns: Number(values.warm),
+    freshMemoryMsPerMB: median(touch), results, samples,
+  };
   mkdirSync(values.out, { recursive: true });
   const md = markdown(report);
   for (const name of [`cold-${stamp}`, 'cold-latest']) {
@@ -145,7 +163,7 @@ function summarise(model, { ours, ort }) {
   return {
     model,
     ours: {
-      importMs: med(ours, 'importMs'), createMs: med(ours, 'createMs'), firstForwardMs: med(ours, 'firstForwardMs'), totalMs: med(ours, 'totalMs'), warmMs: med(ours, 'warmMs'),
+      importMs: med(ours, 'importMs'), createMs: med(ours, 'createMs'), firstForwardMs: med(ours, 'firstForwardMs'), totalMs: med(ours, 'totalMs'), warmMs: med(ours, 'warmMs'), packedMB: ours[0].packedMB,
       stages: { read: stage('read'), bind: stage('bind'), build: stage('build'), backend: stage('backend'), compile: stage('compile'), ...stages, firstRun: stage('firstRun') },
     },
     ort: { version: ort[0].version, importMs: med(ort, 'importMs'), createMs: med(ort, 'createMs'), firstRunMs: med(ort, 'firstRunMs'), createRunMs: med(ort, 'createRunMs'), totalMs: med(ort, 'totalMs') },
@@ -165,6 +183,7 @@ function markdown(r) {
     `Node ${r.node}, ${r.cpus}, load average ${r.loadavg.map((x) => x.toFixed(2)).join(' ')}; ${r.rounds} rounds, engines alternating in order; batch 1, seeded weights;`,
     `ours: safetensors bytes -> createModel(..., { backend: 'wasm' }) -> forward (plain SIMD); onnxruntime-web: ONNX bytes -> InferenceSession.create (wasm, SIMD, 1 thread) -> run.`,
     'Medians over rounds; each ratio is the median of the per-round ratios (both engines measured in the same round).',
+    `Writing fresh wasm memory costs ${r.freshMemoryMsPerMB.toFixed(2)} ms per MiB here (median over rounds; each page's first touch); our packed weights: ${r.results.map((x) => `${x.model} ${x.ours.packedMB.toFixed(0)} MiB`).join(', ')}.`,
     '',
     '| model | ours import | ours createModel | ours first forward | **ours import to logits** | ours warm forward | ort import | ort session create | ort first run | **ort create + run** |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
