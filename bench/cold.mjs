@@ -22,7 +22,7 @@
  * results/cold-latest.json|md.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -139,6 +139,7 @@ async function parent(argv) {
       }
     }
   }
+  rmSync(tmp, { recursive: true, force: true });
   const results = models.map((model) => summarise(model, samples[model]));
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
   const report = {
