@@ -2,7 +2,7 @@
  * resnet-ts: the browser/worker-safe entry point. Nothing here imports Node built-ins; Node-only
  * helpers (image file decoding, the CLI) live under `resnet-ts/node` and `src/cli/`.
  */
-export { createModel, listModels, Model, type CreateModelOptions, type ModelInfo } from './api.js';
+export { createModel, listModels, Model, type CreateModelOptions, type ModelInfo, type ModelTimings } from './api.js';
 export { Tensor, sizeOf, type TensorLike } from './tensor.js';
 export { MODELS, getModelConfig, UnknownModelError, type ModelConfig } from './models/config.js';
 export { buildResNet, type BuildOptions } from './models/resnet.js';

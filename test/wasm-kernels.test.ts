@@ -412,6 +412,15 @@ describe('executable', () => {
 });
 
 describe('loading', () => {
+  it('picks the relaxed build when the engine validates it (before any module is registered)', async () => {
+    expect(wasmFeatures().relaxedSimd).toBe(true); // this file enabled V8's flag
+    expect(await initWasm()).toBe('relaxed-simd');
+    expect(await initWasm({ relaxed: false })).toBe('simd');
+    const { graph, weights } = smallNet();
+    const exe = await wasmBackend.compile(graph, weights);
+    expect((exe as WasmExecutable).variant).toBe('relaxed-simd');
+  });
+
   it('detects SIMD and runs from a precompiled WebAssembly.Module', async () => {
     expect(wasmFeatures().simd).toBe(true);
     const bytes = Uint8Array.from(atob(KERNELS_SIMD_BASE64), (ch) => ch.charCodeAt(0));
@@ -422,15 +431,9 @@ describe('loading', () => {
     const viaModule = await (await createWasmBackend({ module }).compile(graph, weights)).run(x);
     const plain = await (await createWasmBackend({ relaxed: false }).compile(graph, weights)).run(x);
     expect(Array.from(viaModule.logits.data)).toEqual(Array.from(plain.logits.data));
-  });
-
-  it('picks the relaxed build when the engine validates it', async () => {
-    expect(wasmFeatures().relaxedSimd).toBe(true); // this file enabled V8's flag
-    expect(await initWasm()).toBe('relaxed-simd');
-    expect(await initWasm({ relaxed: false })).toBe('simd');
-    const { graph, weights } = smallNet();
-    const exe = await wasmBackend.compile(graph, weights);
-    expect((exe as WasmExecutable).variant).toBe('relaxed-simd');
+    // initWasm({ module }) registered it: backends made without a module now run it, relaxed engine or not.
+    expect(await initWasm()).toBe('simd');
+    expect(((await wasmBackend.compile(graph, weights)) as WasmExecutable).variant).toBe('simd');
   });
 
   it('refuses a module that is not the kernels', async () => {

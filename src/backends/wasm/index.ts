@@ -14,21 +14,13 @@ import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedGraph, type FusedNode } from '../fuse.js';
-import {
-  instantiateKernels,
-  loadKernelModule,
-  RELAXED_MISSING,
-  SIMD_MISSING,
-  wasmFeatures,
-  type InitWasmOptions,
-  type KernelExports,
-  type KernelVariant,
-} from './kernels.js';
+import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant } from './features.js';
+import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
 import { convPackedFloats, convScratchBytes, packConv, runConv } from './conv.js';
 import { packedConvFloats } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 
-export { wasmFeatures, type InitWasmOptions, type KernelVariant } from './kernels.js';
+export { wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmModule } from './features.js';
 
 const PAGE = 65536;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
@@ -76,8 +68,14 @@ function backendWith(opts: WasmBackendOptions): Backend {
 /** The default wasm backend: relaxed SIMD where the engine validates it, plain SIMD otherwise. */
 export const wasmBackend: Backend = backendWith({});
 
-/** Compiles the kernels ahead of the first `compile` (optional; compile does it on demand). */
+/**
+ * Prepares the kernels ahead of the first `compile` (optional; compile does it on demand) and says
+ * which build runs. With `{ module }` (a precompiled kernels.wasm, e.g. `import kernels from
+ * 'resnet-ts/kernels.wasm'` where compiling bytes is forbidden) the module is registered for every
+ * wasm backend created afterwards, `backend: 'wasm'` and `'auto'` included.
+ */
 export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVariant> {
+  if (opts.module) return (await registerKernelModule(opts.module)).variant;
   return (await loadKernelModule(opts)).variant;
 }
 
