@@ -30,7 +30,7 @@ export async function runModelRounds({ graph, weights, input }, { peers, runs = 
   if (withOurs) {
     // One engine per kernel build (e.g. plain SIMD and relaxed SIMD), all in the same rounds.
     for (const kernelOptions of builds) {
-      const exe = await createWasmBackend(kernelOptions).compile(graph, weights);
+      const exe = await createWasmBackend({ winograd: 'eager', ...kernelOptions }).compile(graph, weights);
       engines.push({ engine: 'resnet-ts wasm', variant: exe.variant, memory: exe.memoryBytes(input.shape), run: () => exe.run(input), dispose: () => exe.dispose() });
     }
   }

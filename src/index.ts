@@ -29,5 +29,5 @@ export {
   CheckpointError,
   WeightsMismatchError,
 } from './weights/index.js';
-export { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmBackendOptions, type WasmExecutable } from './backends/wasm/index.js';
+export { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmBackendOptions, type WasmExecutable, type WinogradMode } from './backends/wasm/index.js';
 export { createWebGPUBackend, webgpuAvailability } from './backends/webgpu/index.js';

@@ -57,18 +57,76 @@ describe('wasm vs reference on model families', () => {
       const x = seeded(c.input, c.input.reduce((a, b) => a + b, 0));
       const want = await (await referenceBackend.compile(graph, weights)).run(x);
       for (const relaxed of [false, true]) {
+        // Lazy Winograd (the default): the first run has 3x3 convs on direct GEMM; after settle()
+        // every one runs Winograd, as an eager executable does from the start.
         const exe = (await createWasmBackend({ relaxed }).compile(graph, weights)) as WasmExecutable;
         expect(exe.variant).toBe(relaxed ? 'relaxed-simd' : 'simd');
-        const got = await exe.run(x);
-        expect(Object.keys(got).sort()).toEqual(Object.keys(graph.outputs).sort());
-        for (const name of Object.keys(graph.outputs)) {
-          expect(got[name].shape, name).toEqual(want[name].shape);
-          const { maxDiff, maxRef } = relError(got[name], want[name]);
-          expect(maxRef, `${name} is not all zeros`).toBeGreaterThan(0);
-          expect(maxDiff, `${exe.variant} ${name}: max |wasm - reference| = ${maxDiff}, max |reference| = ${maxRef}`).toBeLessThanOrEqual(1e-4 * maxRef);
+        for (const stage of ['first run (direct 3x3)', 'after settle (Winograd)']) {
+          if (stage.startsWith('after')) exe.settle();
+          const got = await exe.run(x);
+          expect(Object.keys(got).sort()).toEqual(Object.keys(graph.outputs).sort());
+          for (const name of Object.keys(graph.outputs)) {
+            expect(got[name].shape, name).toEqual(want[name].shape);
+            const { maxDiff, maxRef } = relError(got[name], want[name]);
+            expect(maxRef, `${name} is not all zeros`).toBeGreaterThan(0);
+            expect(maxDiff, `${exe.variant} ${stage} ${name}: max |wasm - reference| = ${maxDiff}, max |reference| = ${maxRef}`).toBeLessThanOrEqual(1e-4 * maxRef);
+          }
         }
+        expect(exe.pendingWinograd).toBe(0);
         exe.dispose();
       }
     });
   }
+});
+
+describe("Winograd weight sets: 'lazy' (default), 'eager', 'never'", () => {
+  const graph = buildResNet(getModelConfig('resnet18'));
+  const weights = seededWeights(graph, 11);
+  const [a, b] = [seeded([1, 3, 40, 40], 5), seeded([2, 3, 56, 48], 6)];
+
+  it('lazy: forwards make sets a few at a time, every output right on the way, plans of other shapes included', async () => {
+    const want = { a: await (await referenceBackend.compile(graph, weights)).run(a), b: await (await referenceBackend.compile(graph, weights)).run(b) };
+    const exe = (await createWasmBackend({ relaxed: false }).compile(graph, weights)) as WasmExecutable;
+    const total = exe.pendingWinograd;
+    expect(total).toBeGreaterThan(10); // resnet18: every 3x3 conv past the stem
+    const check = async (x: Tensor, w: Record<string, Tensor>, what: string) => {
+      const { maxDiff, maxRef } = relError((await exe.run(x)).logits, w.logits);
+      expect(maxDiff, `${what}: max |wasm - reference| = ${maxDiff}`).toBeLessThanOrEqual(1e-4 * maxRef);
+    };
+    await check(a, want.a, 'first run');
+    expect(exe.pendingWinograd).toBe(total); // the cold start makes none
+    const weightBytes = exe.weightBytes;
+    let runs = 0;
+    while (exe.pendingWinograd > 0 && runs < 200) {
+      const before = exe.pendingWinograd;
+      await check(runs % 2 ? a : b, runs % 2 ? want.a : want.b, `run ${runs + 2} with ${before} pending`);
+      expect(exe.pendingWinograd).toBeLessThan(before); // at least one set per forward
+      runs++;
+    }
+    expect(exe.pendingWinograd).toBe(0);
+    expect(exe.weightBytes).toBeGreaterThan(2 * weightBytes); // the sets are 4x the 3x3 weights
+    await check(a, want.a, 'settled, shape a');
+    await check(b, want.b, 'settled, shape b');
+    await check(seeded([1, 3, 33, 65], 7), (await (await referenceBackend.compile(graph, weights)).run(seeded([1, 3, 33, 65], 7))), 'a new shape after the sets');
+    exe.dispose();
+  });
+
+  it('eager makes every set at compile and gives the settled outputs; never keeps direct GEMMs', async () => {
+    const lazy = (await createWasmBackend({ relaxed: false }).compile(graph, weights)) as WasmExecutable;
+    const eager = (await createWasmBackend({ relaxed: false, winograd: 'eager' }).compile(graph, weights)) as WasmExecutable;
+    const never = (await createWasmBackend({ relaxed: false, winograd: 'never' }).compile(graph, weights)) as WasmExecutable;
+    expect(eager.pendingWinograd).toBe(0);
+    expect(never.pendingWinograd).toBe(0);
+    const direct = (await lazy.run(a)).logits.data;
+    expect(Array.from((await never.run(a)).logits.data)).toEqual(Array.from(direct));
+    expect(never.weightBytes).toBe(lazy.weightBytes);
+    const planned = lazy.memoryBytes(a.shape).weights; // counts the sets still to be made
+    lazy.settle();
+    expect(Array.from((await lazy.run(a)).logits.data)).toEqual(Array.from((await eager.run(a)).logits.data));
+    expect(lazy.weightBytes).toBe(planned);
+    // A settled lazy model keeps its 3x3 convs' direct panels too: what the fast cold start costs.
+    expect(lazy.weightBytes).toBeGreaterThan(eager.weightBytes);
+    expect(lazy.weightBytes).toBeLessThan(eager.weightBytes + never.weightBytes);
+    [lazy, eager, never].forEach((e) => e.dispose());
+  });
 });

@@ -21,6 +21,8 @@ export interface Executable {
   memoryBytes?(inputShape: readonly number[]): { weights: number; activations: number; peak: number };
   /** Releases native or GPU memory. The executable cannot run afterwards. */
   dispose(): void;
+  /** Finishes load work deferred past the first run (the wasm backend's lazy Winograd sets). */
+  settle?(): void;
   /**
    * Milliseconds `compile` spent in each of its stages, in order, when the backend measures them
    * (wasm: `kernels` (compiling and instantiating the module), `fuse`, `pack`).

@@ -28,10 +28,11 @@ export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem
 /** The geometry a conv kernel is chosen by (a FusedConv satisfies it). */
 export type ConvGeometry = Pick<FusedConv, 'inChannels' | 'outChannels' | 'kernel' | 'stride' | 'dilation' | 'groups'>;
 
-export function convMethod(c: ConvGeometry): ConvMethod {
+/** The kernel for a conv; `winograd: false` gives what runs while a Winograd conv's sets are not made yet. */
+export function convMethod(c: ConvGeometry, winograd = true): ConvMethod {
   const is3x3 = c.kernel[0] === 3 && c.kernel[1] === 3;
   const plain = c.dilation[0] === 1 && c.dilation[1] === 1 && c.groups === 1;
-  if (is3x3 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) {
+  if (winograd && is3x3 && plain && c.inChannels % 4 === 0 && c.outChannels % 4 === 0) {
     if (c.stride[0] === 1 && c.stride[1] === 1) return 'winograd';
     if (c.stride[0] === 2 && c.stride[1] === 2) return 'winograd-s2';
   }
@@ -44,14 +45,14 @@ export function convMethod(c: ConvGeometry): ConvMethod {
 }
 
 /** Whether the method is one of the two Winograd kernels (assembly/winograd.ts winograd_nhwc, one per stride). */
-function isWinograd(method: ConvMethod): boolean {
+export function isWinograd(method: ConvMethod): boolean {
   return method === 'winograd' || method === 'winograd-s2';
 }
 
 /** Floats of the packed weights of a conv for its method. */
-export function convPackedFloats(c: ConvGeometry): number {
+export function convPackedFloats(c: ConvGeometry, method: ConvMethod = convMethod(c)): number {
   // Both Winograd kernels run 36 GEMMs of depth cin, each with its own weight set.
-  if (isWinograd(convMethod(c))) return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
+  if (isWinograd(method)) return 36 * packedConvFloats(c.outChannels, c.inChannels, 1, 1, 1);
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
@@ -66,8 +67,7 @@ export interface RawConvWeights {
 }
 
 /** Packs a conv's raw weights (scale folded in) for its method into dst (convPackedFloats(c) floats), in wasm. */
-export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights): void {
-  const method = convMethod(c);
+export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c)): void {
   if (isWinograd(method)) {
     k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
     return;
@@ -81,9 +81,13 @@ export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: Ra
  * Scratch bytes the conv needs for this kernel set and an output of NCHW shape `outShape`: the
  * im2col block and its packed GEMM rows, the Winograd V/M block, or the stem's row buffer.
  */
-export function convScratchBytes(k: KernelExports, c: ConvGeometry & Pick<FusedConv, 'pads'>, outShape: readonly number[]): number {
+export function convScratchBytes(
+  k: KernelExports,
+  c: ConvGeometry & Pick<FusedConv, 'pads'>,
+  outShape: readonly number[],
+  method: ConvMethod = convMethod(c),
+): number {
   const [b, , oh, ow] = outShape;
-  const method = convMethod(c);
   if (isWinograd(method)) return k.winograd_scratch_bytes(c.inChannels, c.outChannels, c.stride[0]);
   if (method === 'grouped') return 0;
   if (method === 'stem') return k.stem_scratch_bytes(ow);
@@ -110,11 +114,11 @@ export function runConv(
   inShape: readonly number[],
   outShape: readonly number[],
   buf: ConvBuffers,
+  method: ConvMethod = convMethod(c),
 ): void {
   const [n, cin, h, w] = inShape;
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
-  const method = convMethod(c);
   if (isWinograd(method)) {
     k.winograd_nhwc(c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
     return;

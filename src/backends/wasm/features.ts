@@ -20,6 +20,23 @@ export interface InitWasmOptions {
   readonly relaxed?: boolean;
 }
 
+/**
+ * When the Winograd weight sets of 3x3 convs are made (they are 4x the conv's weights, and on a
+ * machine where fresh memory is slow to touch, making them dominates the load):
+ * - 'lazy' (default): the first forward runs those convs as direct GEMMs, whose packed weights are
+ *   1x; each later forward then makes sets for as long as it ran itself (at least one conv), so no
+ *   call takes more than about twice a warm forward, until every conv runs Winograd. Outputs move
+ *   by about 1e-6 relative while that happens (the two kernels round differently).
+ * - 'eager': every set is made at compile (the cold start pays it; every forward is the same).
+ * - 'never': 3x3 convs stay direct GEMMs (least memory; slower forwards).
+ */
+export type WinogradMode = 'lazy' | 'eager' | 'never';
+
+/** Options of a wasm backend: which kernels, and when Winograd weight sets are made. */
+export interface WasmBackendOptions extends InitWasmOptions {
+  readonly winograd?: WinogradMode;
+}
+
 export const SIMD_MISSING =
   'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';
 export const RELAXED_MISSING =

@@ -13,26 +13,28 @@ import { inferShapes } from '../../graph.js';
 import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, WeightMap } from '../backend.js';
-import { fuseGraph, type FusedGraph, type FusedNode } from '../fuse.js';
-import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant } from './features.js';
+import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
+import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
-import { convPackedFloats, convScratchBytes, packConv, runConv } from './conv.js';
+import { convMethod, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, type ConvMethod } from './conv.js';
 import { packedConvFloats } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 
-export { wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmModule } from './features.js';
+export { wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WinogradMode } from './features.js';
 
 const PAGE = 65536;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
 const SLACK = 64;
 
-export type WasmBackendOptions = InitWasmOptions;
-
 export interface WasmExecutable extends Executable {
   /** Which kernel build runs: plain SIMD or relaxed SIMD. */
   readonly variant: KernelVariant;
-  /** Bytes of packed weights in wasm memory. */
+  /** Bytes of packed weights in wasm memory (grows while lazy Winograd sets are made). */
   readonly weightBytes: number;
+  /** 3x3 convs still running as direct GEMMs until their Winograd sets are made (winograd: 'lazy'). */
+  readonly pendingWinograd: number;
+  /** Makes every pending Winograd set now (what the next forwards would otherwise do a few at a time). */
+  settle(): void;
   /** ms of compile: `kernels` (compile and instantiate the module), `fuse` (fuse.ts), `pack` (copy raw weights in, pack in wasm). */
   readonly timings: { readonly kernels: number; readonly fuse: number; readonly pack: number };
 }
@@ -60,7 +62,7 @@ function backendWith(opts: WasmBackendOptions): Backend {
       const k = await instantiateKernels(module);
       const t1 = performance.now();
       const fused = fuseGraph(graph, weights);
-      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 });
+      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts.winograd ?? 'lazy');
     },
   };
 }
@@ -81,6 +83,10 @@ export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVarian
 
 /** Pointers of one node's constant data in wasm memory. */
 interface NodeConsts {
+  /** The conv's kernel now; a lazy Winograd conv starts as 'gemm'. */
+  method?: ConvMethod;
+  /** The Winograd kernel a lazy conv moves to once its sets are made. */
+  pending?: ConvMethod;
   packed?: number;
   bias?: number;
   scale?: number;
@@ -104,13 +110,20 @@ interface Plan {
 
 class WasmGraphExecutable implements WasmExecutable {
   readonly variant: KernelVariant;
-  readonly weightBytes: number;
+  weightBytes: number;
   readonly timings: WasmExecutable['timings'];
   private k: KernelExports | undefined;
   private readonly consts = new Map<string, NodeConsts>();
   private readonly plans = new Map<string, Plan>();
-  /** First byte after the packed weights. */
+  /** First byte after the packed weights: where a plan made before any lazy set starts. */
   private readonly weightsEnd: number;
+  /** Where the next plan starts: past the last lazy Winograd set, if any. */
+  private constEnd: number;
+  /** The end of everything placed so far (packed weights, plans, lazy sets). */
+  private highWater: number;
+  /** Convs whose Winograd sets are still to be made, in graph order. */
+  private readonly pending: string[] = [];
+  private runs = 0;
 
   constructor(
     private readonly graph: Graph,
@@ -118,6 +131,7 @@ class WasmGraphExecutable implements WasmExecutable {
     k: KernelExports,
     /** ms compile spent before this constructor, which adds its own packing time. */
     before: { kernels: number; fuse: number },
+    winograd: WinogradMode,
   ) {
     const start = performance.now();
     this.k = k;
@@ -132,14 +146,17 @@ class WasmGraphExecutable implements WasmExecutable {
     };
     for (const n of fused.nodes) {
       if (n.op === 'conv') {
-        this.consts.set(n.name, { packed: take(convPackedFloats(n)), bias: take(n.outChannels) });
+        const target = convMethod(n, winograd !== 'never');
+        const method = winograd === 'lazy' && isWinograd(target) ? convMethod(n, false) : target;
+        if (method !== target) this.pending.push(n.name);
+        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, packed: take(convPackedFloats(n, method)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
         this.consts.set(n.name, { packed: take(packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1)) });
       } else if (n.op === 'affine') {
         this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
       }
     }
-    this.weightsEnd = top;
+    this.weightsEnd = this.constEnd = this.highWater = top;
     this.weightBytes = top - weightsStart;
     // Each raw weight is copied past the packed ones (where activations go later) with its
     // per-channel scale and bias, then packed from there by a wasm kernel (assembly/pack.ts).
@@ -154,10 +171,7 @@ class WasmGraphExecutable implements WasmExecutable {
       const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
         f32.set(n.bias, c.bias! / 4);
-        f32.set(n.weight, raw / 4);
-        const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
-        if (n.scale) f32.set(n.scale, scale / 4);
-        packConv(k, n, c.packed!, { weight: raw, scale, bias: c.bias! });
+        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!);
       } else if (n.op === 'linear') {
         f32.set(n.weight, raw / 4);
         const bias = alignUp(raw + n.weight.length * 4);
@@ -169,6 +183,50 @@ class WasmGraphExecutable implements WasmExecutable {
       }
     }
     this.timings = { ...before, pack: performance.now() - start };
+  }
+
+  /** Copies a conv's raw weight (and BN scale) to `raw`, then packs it for `method` at `dst`, in wasm. */
+  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number): void {
+    const k = this.kernels();
+    const f32 = new Float32Array(k.memory.buffer);
+    f32.set(n.weight, raw / 4);
+    const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
+    if (n.scale) f32.set(n.scale, scale / 4);
+    packConv(k, n, dst, { weight: raw, scale, bias }, method);
+  }
+
+  get pendingWinograd(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * Makes pending Winograd sets, in graph order, until `budgetMs` is spent (at least one). Each set
+   * goes past everything placed so far; its raw weight is staged just after it, where the next set
+   * will go. Plans made before keep their places; later plans start past the sets.
+   */
+  private makeWinogradSets(budgetMs: number): void {
+    const start = performance.now();
+    while (this.pending.length > 0) {
+      const name = this.pending[0];
+      const n = this.fused.nodes.find((m): m is FusedConv => m.op === 'conv' && m.name === name)!;
+      const c = this.consts.get(name)!;
+      const at = alignUp(this.highWater);
+      const bytes = convPackedFloats(n, c.pending) * 4;
+      const raw = alignUp(at + bytes);
+      this.ensureMemory(alignUp(raw + (n.weight.length + n.outChannels) * 4 + ALIGN) + SLACK);
+      this.packConvAt(n, c.pending!, at, raw, c.bias!);
+      c.packed = at;
+      c.method = c.pending;
+      c.pending = undefined;
+      this.pending.shift();
+      this.highWater = this.constEnd = alignUp(at + bytes);
+      this.weightBytes += bytes;
+      if (performance.now() - start >= budgetMs) return;
+    }
+  }
+
+  settle(): void {
+    this.makeWinogradSets(Infinity);
   }
 
   private kernels(): KernelExports {
@@ -212,7 +270,7 @@ class WasmGraphExecutable implements WasmExecutable {
       lifetimes.push({ name, bytes: sizeOf(shape) * 4, first: f, last: outputs.has(name) ? nodes.length : (last.get(name) ?? f) });
     }
     const placement = placeBuffers(lifetimes);
-    let top = this.weightsEnd;
+    let top = this.constEnd;
     const arena = top;
     top = alignUp(top + placement.bytes);
     const ptr = new Map<string, number>();
@@ -224,7 +282,9 @@ class WasmGraphExecutable implements WasmExecutable {
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
-        scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!));
+        // A lazy conv needs room for both of its kernels: the plan outlives the switch.
+        const c = this.consts.get(n.name)!;
+        for (const m of [c.method!, c.pending ?? c.method!]) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
       } else if (n.op === 'avgpool') {
@@ -253,17 +313,24 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(top + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
-    const plan: Plan = { shapes, ptr, scratch, staging, divisors, bytes: top - this.weightsEnd };
+    const plan: Plan = { shapes, ptr, scratch, staging, divisors, bytes: top - arena };
+    this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
   }
 
   memoryBytes(inputShape: readonly number[]): { weights: number; activations: number; peak: number } {
     const plan = this.plan(inputShape);
-    return { weights: this.weightBytes, activations: plan.bytes, peak: this.weightsEnd + plan.bytes + SLACK };
+    // Peak once every lazy set is made: the sets' bytes are not yet in weightBytes.
+    const lazy = this.pending.reduce((sum, name) => {
+      const n = this.fused.nodes.find((m): m is FusedConv => m.op === 'conv' && m.name === name)!;
+      return sum + convPackedFloats(n, this.consts.get(name)!.pending) * 4;
+    }, 0);
+    return { weights: this.weightBytes + lazy, activations: plan.bytes, peak: Math.max(this.highWater, this.constEnd + plan.bytes) + lazy + SLACK };
   }
 
   async run(input: Tensor): Promise<Record<string, Tensor>> {
+    const start = performance.now();
     const k = this.kernels();
     const plan = this.plan(input.shape);
     const [n, c, h, w] = input.shape;
@@ -281,6 +348,9 @@ class WasmGraphExecutable implements WasmExecutable {
       const size = sizeOf(shape);
       result[name] = new Tensor(new Float32Array(k.memory.buffer, src, size).slice(), shape);
     }
+    // A lazy model spends up to this run's own time making Winograd sets (the first run makes none:
+    // it is the cold start).
+    if (this.pending.length > 0 && this.runs++ > 0) this.makeWinogradSets(performance.now() - start);
     return result;
   }
 
@@ -298,7 +368,7 @@ class WasmGraphExecutable implements WasmExecutable {
           output: at(node.output),
           residual: node.residual ? at(node.residual) : 0,
           scratch: plan.scratch,
-        });
+        }, consts.method);
         return;
       }
       case 'linear':
