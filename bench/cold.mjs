@@ -28,23 +28,9 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchInput } from './input.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-
-/** A fixed NCHW input in [-1, 1) (xorshift32), the same for both engines. */
-function input(shape) {
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let s = 1;
-  for (let i = 0; i < data.length; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { data, shape };
-}
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -61,7 +47,7 @@ async function child(engine, dist, model, file, size, warm) {
     return { totalMs: performance.now() - t0, msPerMB: (performance.now() - t0) / 64 };
   }
   const bytes = readFileSync(file);
-  const x = input([1, 3, size, size]);
+  const x = benchInput([1, 3, size, size]);
   if (engine === 'ours') {
     const t0 = performance.now();
     const { createModel } = await import(pathToFileURL(dist).href);

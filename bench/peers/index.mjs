@@ -19,6 +19,9 @@ import { dirname } from 'node:path';
 import { Bench } from 'tinybench';
 import { exportOnnx } from './onnx-export.mjs';
 import { buildTfjsModel } from './tfjs-model.mjs';
+import { benchInput } from '../input.mjs';
+
+export { benchInput };
 
 const require = createRequire(import.meta.url);
 
@@ -83,21 +86,6 @@ export async function createPeer(peer, graph, weights, inputShape) {
   }
 }
 
-/** A fixed pseudo-random NCHW input in [-1, 1) (xorshift32), the same for every peer. */
-export function benchInput(shape, seed = 1) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    data[i] = s / 2 ** 31 - 1;
-  }
-  return { data, shape: [...shape] };
-}
 
 function quantile(sorted, q) {
   const at = (sorted.length - 1) * q;
