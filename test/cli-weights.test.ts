@@ -22,7 +22,7 @@ describe('resnet classify with no arguments (the embedded default)', () => {
     const r = resnet(['classify', '--json']);
     expect(r.stderr).toMatch(/CIFAR-10 ResNet-20, pretrained by akamaster/);
     expect(r.code).toBe(0);
-    const results: { image: string; top: { label: string; probability: number }[] }[] = JSON.parse(r.stdout);
+    const { results }: { results: { image: string; top: { label: string; probability: number }[] }[] } = JSON.parse(r.stdout);
     expect(results.length).toBeGreaterThanOrEqual(5);
     for (const res of results) {
       const truth = /([a-z]+)-\d+\.jpg$/.exec(res.image)![1];

@@ -27,7 +27,7 @@ describe('resnet models / summary', () => {
   it('models --json lists every model with params, macs, family and variant', () => {
     const r = resnet(['models', '--json']);
     expect(r.code).toBe(0);
-    const list = JSON.parse(r.stdout);
+    const list = JSON.parse(r.stdout).models;
     expect(list.length).toBeGreaterThan(60);
     expect(list.find((m: { name: string }) => m.name === 'resnet50')).toMatchObject({ params: 25557032, macs: 4089184256, family: 'resnet', variant: 'vb' });
     expect(list.find((m: { name: string }) => m.name === 'ResNeXt101_vd_64x4d')).toMatchObject({ params: 83474504, family: 'resnext', variant: 'vd' });
@@ -57,7 +57,7 @@ describe('resnet models / summary', () => {
       expect(r.stdout, c).toMatch(/^usage: resnet/);
     }
     const r = resnet(['summary', 'resnet5O']);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown model 'resnet5O'; did you mean 'resnet50'/);
     expect(resnet(['frobnicate']).stderr).toMatch(/unknown command 'frobnicate'/);
     expect(resnet(['summary', 'resnet50', '--bogus']).code).toBe(2);

@@ -2,7 +2,7 @@ import { createModel, type ModelTimings } from '../api.js';
 import { mulberry32 } from '../models/init.js';
 import { Tensor } from '../tensor.js';
 import { CliError, info, intOption, parse, printJson, type Command } from './common.js';
-import { BACKEND_HELP, backendOption } from './options.js';
+import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
 import { parseSize } from './summary.js';
 
 /** Median and 90th percentile of a sample (nearest-rank). */
@@ -66,6 +66,8 @@ ${BACKEND_HELP}
     const t0 = performance.now();
     const model = await createModel(values.model, { backend: backendOption(values.backend) });
     const createMs = performance.now() - t0;
+    const slow = softwareAdapterWarning(model.backend);
+    if (slow) info(slow);
     const [h, w] = parseSize(values['input-size'], model.config.defaultInputSize);
     const rand = mulberry32(1);
     const input = new Tensor(Float32Array.from({ length: batch * 3 * h * w }, () => rand() * 2 - 1), [batch, 3, h, w]);

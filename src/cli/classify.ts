@@ -2,9 +2,10 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelsFor } from '../labels.js';
-import { CliError, intOption, parse, printJson, type Command } from './common.js';
-import { loadBatch, presetFor } from './images.js';
+import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
+import { checkPreset, expandImageArgs, loadBatch } from './images.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
+import { Progress } from './progress.js';
 import { softmaxRows, topK } from './topk.js';
 
 /** The CIFAR-10 test JPEGs shipped in examples/ (see examples/cifar10/SOURCE.md). */
@@ -18,12 +19,15 @@ function exampleImages(): string[] {
 
 export const classifyCommand: Command = {
   name: 'classify',
-  summary: 'top-k classes of image files (no arguments: the embedded CIFAR-10 ResNet-20 on examples/)',
-  usage: `usage: resnet classify [images...] [options]
+  summary: 'top-k classes of image files, folders or patterns (no arguments: the embedded CIFAR-10 ResNet-20 on examples/)',
+  usage: `usage: resnet classify [images, folders or patterns...] [options]
 
 Decodes JPEG/PNG files (pure-JS decoders), preprocesses them as the weights' source did, and prints
-the top-k classes with probabilities. With no images and no model, it runs the embedded pretrained
-CIFAR-10 ResNet-20 on the CIFAR-10 test images shipped in examples/cifar10/.
+the top-k classes with probabilities, each image as soon as it is done. A folder means every
+.jpg/.jpeg/.png under it (recursively); a quoted pattern with * or ? matches within one folder level
+('photos/*/*.jpg'). A file that cannot be read or decoded does not stop the run: the others still
+print, the failures are listed at the end, and the exit code is 1. With no images and no model, it
+runs the embedded pretrained CIFAR-10 ResNet-20 on the CIFAR-10 test images in examples/cifar10/.
 
 options:
 ${MODEL_HELP}
@@ -31,40 +35,59 @@ ${MODEL_HELP}
                       (default: the model's: CIFAR models cifar, Paddle names paddleclas, else torchvision/timm)
   --top k             classes per image (default 5, at most the number of classes)
 ${BACKEND_HELP}
-  --json              print [{ image, top: [{ index, label, probability }] }]`,
+  --json              at the end, print one object: { model, preset, results: [{ image, top: [{ index, label,
+                      probability }] }], failures: [{ image, error }] }
+  --jsonl             print one JSON object per image as it is done: { image, top } or { image, error }
+
+Progress goes to stderr when it is a terminal.`,
   async run(argv) {
-    const { values, positionals } = parse(this, argv, { ...MODEL_OPTIONS, preset: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' } }, true);
-    const images = positionals.length ? positionals : exampleImages();
-    if (!images.length) throw new CliError('no images given', 2);
+    const { values, positionals } = parse(this, argv, { ...MODEL_OPTIONS, preset: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, jsonl: { type: 'boolean' } }, true);
+    if (values.json && values.jsonl) throw usageError(this, '--json and --jsonl exclude each other: --json prints one object at the end, --jsonl one line per image');
+    // Everything the flags and paths can get wrong is checked before the weights load.
+    const requestedTop = intOption(values.top, 'top');
+    const requestedPreset = checkPreset(values.preset);
+    const images = positionals.length ? expandImageArgs(positionals) : exampleImages();
+    if (!images.length) throw usageError(this, 'no images given');
     const model = await openModel(values);
-    const preset = presetFor(model.config, values.preset);
+    // Every image through the same kernels (lazy Winograd sets would switch mid-run), so a result
+    // does not depend on where its file falls in the list.
+    await model.settle();
+    const preset = requestedPreset ?? model.config.preset;
     const classes = model.numClasses;
     if (!classes) throw new CliError(`${model.name} has no classifier to classify with`);
-    const k = Math.min(intOption(values.top, 'top') ?? 5, classes);
+    const k = Math.min(requestedTop ?? 5, classes);
     const labels = labelsFor(classes);
-    const results = [];
-    const BATCH = 16;
-    for (let i = 0; i < images.length; i += BATCH) {
-      const paths = images.slice(i, i + BATCH);
-      const logits = await model.forward(await loadBatch(paths, preset));
-      const probs = softmaxRows(logits);
-      for (let r = 0; r < paths.length; r++) {
-        const top = topK(probs.subarray(r * classes, (r + 1) * classes), k).map((index) => ({
-          index,
-          label: labels?.[index] ?? `class ${index}`,
-          probability: probs[r * classes + index],
-        }));
-        results.push({ image: paths[r], top });
+    const results: { image: string; top: { index: number; label: string; probability: number }[] }[] = [];
+    const failures: { image: string; error: string }[] = [];
+    const progress = process.stderr.isTTY && images.length > 1 ? new Progress(images.length, 'img') : undefined;
+    for (const [n, image] of images.entries()) {
+      let input;
+      try {
+        input = await loadBatch([image], preset);
+      } catch (e) {
+        const failure = { image, error: (e as Error).message };
+        failures.push(failure);
+        if (values.jsonl) printJson(failure);
+        progress?.update(n + 1);
+        continue;
       }
+      const probs = softmaxRows(await model.forward(input));
+      const top = topK(probs, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, probability: probs[index] }));
+      const result = { image, top };
+      if (values.json) results.push(result);
+      else if (values.jsonl) printJson(result);
+      else {
+        progress?.clear();
+        process.stdout.write(`${image}\n`);
+        for (const t of top) process.stdout.write(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label} (${t.index})\n`);
+      }
+      progress?.update(n + 1);
     }
     model.dispose();
-    if (values.json) {
-      printJson(results);
-      return;
-    }
-    for (const r of results) {
-      process.stdout.write(`${r.image}\n`);
-      for (const t of r.top) process.stdout.write(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label} (${t.index})\n`);
+    if (values.json) printJson({ model: model.name, preset, results, failures });
+    if (failures.length) {
+      info(`${failures.length} of ${images.length} images failed:\n${failures.map((f) => `  ${f.image}: ${f.error}`).join('\n')}`);
+      process.exitCode = 1;
     }
   },
 };

@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { closestNames } from '../models/config.js';
 
 /** An error the CLI reports as one line without a stack trace (exit code 1, or 2 for usage). */
 export class CliError extends Error {
@@ -30,17 +31,52 @@ export interface Parsed {
   readonly positionals: string[];
 }
 
-export function parse(cmd: { name: string; usage: string }, argv: string[], options: Options, allowPositionals = false): Parsed {
+/** A usage error (exit 2): what was wrong, then the command's usage. */
+export function usageError(cmd: { name: string; usage: string }, message: string): CliError {
+  return new CliError(`resnet ${cmd.name}: ${message}\n\n${cmd.usage.trimEnd()}`, 2);
+}
+
+/**
+ * parseArgs with `--help` built in. Its errors become our usage errors (exit 2) naming the command;
+ * `hints` adds a sentence for an unknown option (summary: the model is a positional).
+ */
+export function parse(cmd: { name: string; usage: string }, argv: string[], options: Options, allowPositionals = false, hints: Record<string, string> = {}): Parsed {
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' } };
+  let r: Parsed;
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true });
-    if (r.values.help) {
-      process.stdout.write(cmd.usage.trimEnd() + '\n');
-      process.exit(0);
-    }
-    return r;
+    r = parseArgs({ args: argv, options: all, allowPositionals, strict: true });
   } catch (e) {
-    throw new CliError(`${(e as Error).message}\n\n${cmd.usage.trimEnd()}`, 2);
+    throw usageError(cmd, parseArgsMessage(e as Error & { code?: string }, all, allowPositionals, hints));
   }
+  if (r.values.help) {
+    process.stdout.write(cmd.usage.trimEnd() + '\n');
+    process.exit(0);
+  }
+  return r;
+}
+
+function parseArgsMessage(e: Error & { code?: string }, options: Options, allowPositionals: boolean, hints: Record<string, string>): string {
+  const quoted = /'([^']+)'/.exec(e.message)?.[1] ?? '';
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const flag = quoted.split('=')[0];
+      const hint = hints[flag];
+      if (hint) return `unknown option '${flag}'; ${hint}`;
+      const near = closest(flag.replace(/^-+/, ''), Object.keys(options));
+      return `unknown option '${flag}'` + (near ? `; did you mean '--${near}'?` : '');
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(e.message) ? `option '${quoted}' needs a value` : `option '${quoted}' takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return allowPositionals ? `unexpected argument '${quoted}'` : `takes no positional arguments, got '${quoted}'`;
+    default:
+      return e.message;
+  }
+}
+
+/** The closest name by edit distance (case-insensitive), for "did you mean"; undefined if none is close. */
+export function closest(query: string, names: readonly string[]): string | undefined {
+  return closestNames(query, names, 1)[0];
 }
 
 export function readBytes(path: string, what: string): Uint8Array {

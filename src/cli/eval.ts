@@ -1,27 +1,56 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { labelsFor } from '../labels.js';
-import { CliError, intOption, parse, printJson, type Command } from './common.js';
-import { loadBatch, presetFor } from './images.js';
+import { CIFAR10_LABELS, IMAGENET_SYNSETS, labelsFor } from '../labels.js';
+import { getModelConfig } from '../models/config.js';
+import { DEFAULT_MODEL } from '../node.js';
+import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
+import { checkPreset, IMAGE_FILE, loadBatch } from './images.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
 import { Progress } from './progress.js';
 import { topK } from './topk.js';
 
-const IMAGE = /\.(jpe?g|png)$/i;
-
-/** ImageFolder layout: one subfolder per class, sorted names = class indices (as torchvision). */
+/** ImageFolder layout: one subfolder per class (sorted), and the images in each. */
 export function listImageFolder(root: string): { classes: string[]; items: { path: string; label: number }[] } {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`--data '${root}' is not a folder`);
+  if (!existsSync(root) || !statSync(root).isDirectory()) throw new CliError(`--data '${root}' is not a folder`, 2);
   const classes = readdirSync(root).filter((d) => statSync(join(root, d)).isDirectory()).sort();
-  if (!classes.length) throw new CliError(`--data '${root}' has no class subfolders (expected <data>/<class>/<image>.jpg)`);
+  if (!classes.length) throw new CliError(`--data '${root}' has no class subfolders (expected <data>/<class>/<image>.jpg)`, 2);
   const items = classes.flatMap((c, label) =>
     readdirSync(join(root, c))
-      .filter((f) => IMAGE.test(f))
+      .filter((f) => IMAGE_FILE.test(f))
       .sort()
       .map((f) => ({ path: join(root, c, f), label })),
   );
-  if (!items.length) throw new CliError(`--data '${root}' has class folders but no .jpg/.jpeg/.png images`);
+  if (!items.length) throw new CliError(`--data '${root}' has class folders but no .jpg/.jpeg/.png images`, 2);
   return { classes, items };
+}
+
+/**
+ * The model's class index for each class folder. Folders named by WordNet synset (`n02123045`) map
+ * through IMAGENET_SYNSETS on a 1000-class model, CIFAR-10 names through CIFAR10_LABELS on a
+ * 10-class one, whatever subset is present. Otherwise the folders must be exactly the model's
+ * classes in order (sorted names = class indices, as torchvision's ImageFolder); anything else is
+ * refused rather than scored against the wrong classes.
+ */
+export function classIndices(folders: readonly string[], numClasses: number, model: string): number[] {
+  const named = (list: readonly string[]) => (folders.every((f) => list.includes(f)) ? folders.map((f) => list.indexOf(f)) : undefined);
+  const synsets = named(IMAGENET_SYNSETS);
+  const cifar = named(CIFAR10_LABELS);
+  if (numClasses === IMAGENET_SYNSETS.length && synsets) return synsets;
+  if (numClasses === CIFAR10_LABELS.length && cifar) return cifar;
+  if (folders.length === numClasses && !synsets && !cifar) return folders.map((_, i) => i);
+  const byName =
+    numClasses === IMAGENET_SYNSETS.length
+      ? 'WordNet synsets of the ImageNet-1k classes (n01440764/ ... n15075141/)'
+      : numClasses === CIFAR10_LABELS.length
+        ? `CIFAR-10 class names (${CIFAR10_LABELS.join(', ')})`
+        : undefined;
+  const why = synsets ? ' (these are ImageNet synsets: they need a 1000-class model)' : cifar ? ' (these are CIFAR-10 names: they need a 10-class model)' : '';
+  const shown = folders.length > 8 ? `${folders.slice(0, 8).join(', ')}, ...` : folders.join(', ');
+  throw new CliError(
+    `${model} has ${numClasses} classes: expected class folders named ${byName ? `by ${byName}, or ` : ''}exactly ${numClasses} folders in class order; ` +
+      `found ${folders.length} folder${folders.length === 1 ? '' : 's'}: ${shown}${why}`,
+    2,
+  );
 }
 
 /** The first `limit` images taken round-robin over the classes, so every class is represented. */
@@ -34,13 +63,24 @@ function limitPerClass<T extends { label: number }>(items: T[], classes: number,
   return out;
 }
 
+/** The model's class count from its name, before anything loads; undefined if the name is not a zoo name. */
+function knownClasses(model: string | undefined): number | undefined {
+  try {
+    return getModelConfig(model ?? DEFAULT_MODEL.name).numClasses;
+  } catch {
+    return undefined; // createModel reports the name (it may accept names the table does not list)
+  }
+}
+
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'top-1/top-5 accuracy, per-class accuracy and confusion matrix on a folder of class subfolders',
   usage: `usage: resnet eval --data <folder> [options]
 
-<folder>/<class>/<image> as torchvision's ImageFolder: sorted class folder names are the class
-indices (CIFAR-10: airplane automobile bird cat deer dog frog horse ship truck).
+<folder>/<class>/<image>, one folder per class. Folders named by WordNet synset (n02123045/) are
+ImageNet-1k classes by IMAGENET_SYNSETS; folders named airplane automobile bird cat deer dog frog
+horse ship truck are CIFAR-10 classes; any subset of either may be present. Other names must be
+exactly the model's classes, sorted names = class indices (torchvision's ImageFolder).
 
 options:
   --data <folder>     the image folder (required)
@@ -49,16 +89,24 @@ ${MODEL_HELP}
   --limit N           evaluate N images, taken in turn from each class
   --batch N           images per forward pass (default 64)
 ${BACKEND_HELP}
-  --json              print { top1, top5, count, perClass: [{ class, accuracy, count }], confusion }`,
+  --json              print { top1, top5, count, perClass: [{ class, index, label, accuracy, count }], confusion }`,
   async run(argv) {
     const { values } = parse(this, argv, { ...MODEL_OPTIONS, data: { type: 'string' }, preset: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
-    if (!values.data) throw new CliError(`--data is required\n\n${this.usage}`, 2);
+    if (!values.data) throw usageError(this, '--data is required');
+    const requestedPreset = checkPreset(values.preset);
     const { classes, items: all } = listImageFolder(values.data);
     const limit = intOption(values.limit, 'limit');
+    const batchSize = intOption(values.batch, 'batch') ?? 64;
+    const known = knownClasses(values.model);
+    if (known !== undefined) classIndices(classes, known, values.model ?? DEFAULT_MODEL.name);
     const items = limit ? limitPerClass(all, classes.length, limit) : all;
     const model = await openModel(values);
-    const preset = presetFor(model.config, values.preset);
-    const batchSize = intOption(values.batch, 'batch') ?? 64;
+    await model.settle(); // every batch through the same kernels (lazy Winograd sets would switch mid-run)
+    const preset = requestedPreset ?? model.config.preset;
+    const width = model.numClasses;
+    if (!width) throw new CliError(`${model.name} has no classifier to evaluate`);
+    const indices = classIndices(classes, width, model.name);
+    const folderOf = new Map(indices.map((c, f) => [c, f]));
     const k = classes.length;
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     let top1 = 0;
@@ -67,22 +115,22 @@ ${BACKEND_HELP}
     for (let i = 0; i < items.length; i += batchSize) {
       const chunk = items.slice(i, i + batchSize);
       const logits = await model.forward(await loadBatch(chunk.map((c) => c.path), preset));
-      const width = logits.shape[1];
-      if (width < k) throw new CliError(`the model has ${width} classes but --data has ${k} class folders`);
       chunk.forEach((it, r) => {
         const ranked = topK(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
+        const truth = indices[it.label];
         // A model with more classes than folders (ImageNet on a subset) may predict outside them.
-        if (ranked[0] < k) confusion[it.label][ranked[0]]++;
-        if (ranked[0] === it.label) top1++;
-        if (ranked.includes(it.label)) top5++;
+        const predicted = folderOf.get(ranked[0]);
+        if (predicted !== undefined) confusion[it.label][predicted]++;
+        if (ranked[0] === truth) top1++;
+        if (ranked.includes(truth)) top5++;
       });
       progress.update(Math.min(i + batchSize, items.length));
     }
     model.dispose();
-    const names = labelsFor(model.numClasses);
+    const names = labelsFor(width);
     const perClass = classes.map((c, i) => {
       const n = items.filter((it) => it.label === i).length;
-      return { class: c, label: names?.[i] ?? c, count: n, correct: confusion[i][i], accuracy: n ? confusion[i][i] / n : 0 };
+      return { class: c, index: indices[i], label: names?.[indices[i]] ?? c, count: n, correct: confusion[i][i], accuracy: n ? confusion[i][i] / n : 0 };
     });
     const result = { model: model.name, backend: model.backend.name, preset, count: items.length, top1: top1 / items.length, top5: top5 / items.length, classes, perClass, confusion };
     if (values.json) {

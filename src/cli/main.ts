@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `resnet`: the command-line entry point. One file per command under src/cli/. */
-import { CliError, type Command } from './common.js';
+import { readFileSync } from 'node:fs';
+import { CliError, closest, type Command } from './common.js';
 import { modelsCommand } from './models.js';
 import { summaryCommand } from './summary.js';
 import { runCommand } from './run.js';
@@ -14,7 +15,7 @@ const COMMANDS: Command[] = [classifyCommand, evalCommand, runCommand, modelsCom
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
-    'usage: resnet <command> [options]',
+    'usage: resnet <command> [options]    resnet help <command>    resnet --version',
     '',
     'commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
@@ -23,16 +24,35 @@ function usage(): string {
   ].join('\n');
 }
 
+/** The package's version, from the package.json two folders up (src/cli/ and dist/cli/ alike). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string; version: string };
+  return `${pkg.name} ${pkg.version}`;
+}
+
+function findCommand(name: string): Command {
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (cmd) return cmd;
+  const near = closest(name, COMMANDS.map((c) => c.name));
+  throw new CliError(`unknown command '${name}'${near ? `; did you mean '${near}'?` : ''}\n\n${usage()}`, 2);
+}
+
 async function main(argv: string[]): Promise<void> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V') {
+    process.stdout.write(version() + '\n');
+    return;
+  }
+  if (name === 'help' && rest.length) {
+    process.stdout.write(findCommand(rest[0]).usage.trimEnd() + '\n');
+    return;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage() + '\n');
     if (name === undefined) process.exitCode = 2;
     return;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) throw new CliError(`unknown command '${name}'\n\n${usage()}`, 2);
-  await cmd.run(rest);
+  await findCommand(name).run(rest);
 }
 
 // `resnet models | head`: a closed pipe ends the output, it is not an error.
@@ -45,5 +65,6 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   const err = e instanceof Error ? e : new Error(String(e));
   // One line that names the problem; the stack only when asked for (RESNET_DEBUG=1).
   process.stderr.write(`resnet: error: ${process.env.RESNET_DEBUG ? err.stack ?? err.message : err.message}\n`);
-  process.exitCode = err instanceof CliError ? err.exitCode : 1;
+  // Exit codes: 0 ok, 1 a runtime failure, 2 a usage error (an unknown model name is one).
+  process.exitCode = err instanceof CliError ? err.exitCode : err.name === 'UnknownModelError' ? 2 : 1;
 });

@@ -10,12 +10,12 @@ Lists the model zoo. MACs are conv + fc multiply-accumulates at the model's defa
 (224x224, or 32x32 for the CIFAR ResNets), batch 1.
 
 options:
-  --json   print a JSON array of { name, params, macs, family, variant, source, paramsWithBnStats, inputSize }`,
+  --json   print { models: [{ name, params, macs, family, variant, source, paramsWithBnStats, inputSize }] }`,
   async run(argv) {
     const { values } = parse(this, argv, { json: { type: 'boolean' } });
     const models = listModels();
     if (values.json) {
-      printJson(models);
+      printJson({ models });
       return;
     }
     const w = Math.max(...models.map((m) => m.name.length));

@@ -14,6 +14,15 @@ export function backendOption(value: string | undefined): BackendChoice | Backen
   throw new CliError(`--backend expects one of ${[...BACKEND_NAMES, 'auto'].join(', ')}, got '${value}'`, 2);
 }
 
+/**
+ * A warning when WebGPU runs on a software adapter (SwiftShader, lavapipe): the backend picks its
+ * CPU conv kernel ('registers') exactly then. 'auto' passes such an adapter over; by name it runs.
+ */
+export function softwareAdapterWarning(backend: { name: string; adapter?: string; convKernel?: string }): string | undefined {
+  if (backend.name !== 'webgpu' || backend.convKernel !== 'registers') return undefined;
+  return `warning: the WebGPU adapter '${backend.adapter ?? 'unknown'}' is a software (CPU) adapter: it runs on the CPU and is much slower than --backend wasm`;
+}
+
 /** One or two lines saying how a checkpoint was read and bound. */
 export function describeWeights(r: WeightsReport): string {
   const where = r.path ? ` at '${r.path}'` : '';
@@ -63,6 +72,8 @@ export async function openModel(values: { model?: string; weights?: string; 'key
     if (!values.weights) info(`warning: no --weights given: ${model.name} runs on seeded random weights (seed ${extra.seed ?? 0}); predictions are meaningless`);
   }
   info(`backend: ${model.backend.name} (${model.backendChoice.reason})`);
+  const slow = softwareAdapterWarning(model.backend);
+  if (slow) info(slow);
   for (const p of model.backendChoice.passedOver) info(`  passed over ${p.name}: ${p.reason}`);
   if (model.weightsReport) info(describeWeights(model.weightsReport));
   return model;

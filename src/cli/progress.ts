@@ -12,6 +12,11 @@ export class Progress {
     private readonly out: NodeJS.WriteStream = process.stderr,
   ) {}
 
+  /** Clears the bar's line on a terminal, so that a result printed between updates starts clean. */
+  clear(): void {
+    if (this.out.isTTY) this.out.write('\r\x1b[K');
+  }
+
   update(done: number): void {
     const elapsed = (performance.now() - this.start) / 1000;
     const rate = done / Math.max(elapsed, 1e-9);

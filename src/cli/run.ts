@@ -1,6 +1,6 @@
 import { readNpy, writeNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
-import { CliError, info, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
+import { info, usageError, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
 
 export const runCommand: Command = {
@@ -30,8 +30,9 @@ ${BACKEND_HELP}
       json: { type: 'boolean' },
     });
     for (const req of ['input', 'output'] as const) {
-      if (!values[req]) throw new CliError(`--${req} is required\n\n${this.usage}`, 2);
+      if (!values[req]) throw usageError(this, `--${req} is required`);
     }
+    if (!/\.npy$/i.test(values.output)) throw usageError(this, `--output must end in .npy (a float32 .npy is written), got '${values.output}'`);
     const input = readNpy(readBytes(values.input, 'input file'), `input '${values.input}'`);
     const model = await openModel(values, {
       seed: intOption(values.seed, 'seed', 0),

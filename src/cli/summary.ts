@@ -1,7 +1,7 @@
 import { getModelConfig } from '../models/config.js';
 import { buildResNet } from '../models/resnet.js';
 import { formatSummary, summarize } from '../models/summary.js';
-import { CliError, intOption, parse, printJson, type Command } from './common.js';
+import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
 
 export const summaryCommand: Command = {
   name: 'summary',
@@ -19,8 +19,8 @@ options:
       batch: { type: 'string' },
       'num-classes': { type: 'string' },
       json: { type: 'boolean' },
-    }, true);
-    if (positionals.length !== 1) throw new CliError(`expected one model name, got ${positionals.length}\n\n${this.usage}`, 2);
+    }, true, { '--model': `the model is the first argument: resnet summary ${argv[argv.indexOf('--model') + 1] ?? '<model>'}` });
+    if (positionals.length !== 1) throw usageError(this, `expected one model name, got ${positionals.length}`);
     const cfg = getModelConfig(positionals[0]);
     const [h, w] = parseSize(values['input-size'], cfg.defaultInputSize);
     const batch = intOption(values.batch, 'batch') ?? 1;
