@@ -351,6 +351,14 @@ describe('pretrained registry and names', () => {
     }
   });
 
+  it('the core modules (index, fetch, registry) import no Node built-in and not cache-node', () => {
+    for (const f of ['index', 'fetch', 'registry']) {
+      const src = readFileSync(new URL(`../src/pretrained/${f}.ts`, import.meta.url), 'utf8');
+      const imports = [...src.matchAll(/from '([^']+)'/g)].map((m) => m[1]!);
+      expect(imports.filter((i) => i.startsWith('node:') || i.includes('cache-node')), f).toEqual([]);
+    }
+  });
+
   it('mirror URLs: https://host/path -> $MIRROR/host/path', () => {
     expect(mirrorUrl('https://download.pytorch.org/models/resnet50-11ad3fa6.pth', 'http://m.local/w/')).toBe('http://m.local/w/download.pytorch.org/models/resnet50-11ad3fa6.pth');
     expect(mirrorUrl('https://a.b/c', undefined)).toBe('https://a.b/c');

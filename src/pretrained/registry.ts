@@ -8,7 +8,8 @@
  *
  * Hashes: torchvision, timm's GitHub releases and akamaster name their files `<stem>-<hex>.<ext>`,
  * where `<hex>` is the start of the file's sha256 (torch.hub's `check_hash` convention:
- * `HASH_REGEX = -([a-f0-9]*)\.`); those entries are checked against that prefix. The akamaster
+ * `HASH_REGEX = -([a-f0-9]*)\.`; timm's clean_checkpoint.py writes `<base>-<sha256[:8]>.pth`); those
+ * entries are checked against that prefix. The akamaster
  * files were hashed in full here (../shared/weights/cifar10-resnet-akamaster). PaddleClas
  * publishes no hash: its entries are checked for size (Content-Length) and format only, and say so.
  */
@@ -44,6 +45,10 @@ export interface PretrainedEntry {
   readonly tag: string;
   readonly source: WeightSource;
   readonly url: string;
+  /**
+   * The container the source publishes. torch-zip and torch-legacy are checked as one family: which
+   * of the two a torchvision file is was not verified (ARCHITECTURES.md section 7).
+   */
   readonly format: Checkpoint['format'];
   readonly verify: Verification;
   /** SPDX identifier where the source states one, with where it says so. */
@@ -84,7 +89,8 @@ function torchvision(model: string, tag: 'IMAGENET1K_V1' | 'IMAGENET1K_V2', file
 // timm (see: huggingface/pytorch-image-models timm/models/resnet.py default_cfgs; accuracy from
 // results-imagenet.csv as copied in ../shared/reference/ARCHITECTURES.md section 3)
 
-const TIMM_PROVENANCE = 'huggingface/pytorch-image-models timm/models/resnet.py default_cfgs (url = the GitHub release file)';
+const TIMM_PROVENANCE =
+  'huggingface/pytorch-image-models timm/models/resnet.py default_cfgs (url = the GitHub release file; its hex = sha256[:8] per clean_checkpoint.py)';
 const TIMM_LICENSE = 'Apache-2.0 (huggingface/pytorch-image-models LICENSE; the cfg states none for timm-trained tags)';
 
 function timm(model: string, tag: string, url: string, preset: 'timm' | 'timm-rsb', top1: number): PretrainedEntry {
@@ -93,7 +99,8 @@ function timm(model: string, tag: string, url: string, preset: 'timm' | 'timm-rs
     tag,
     source: 'timm',
     url,
-    format: 'torch-zip',
+    // clean_checkpoint.py saves with _use_new_zipfile_serialization=False where torch allows it.
+    format: 'torch-legacy',
     verify: { kind: 'sha256-prefix', hex: hashInName(url) },
     license: TIMM_LICENSE,
     preset,
