@@ -31,3 +31,21 @@ export {
 } from './weights/index.js';
 export { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmBackendOptions, type WasmExecutable, type WinogradMode } from './backends/wasm/index.js';
 export { createWebGPUBackend, webgpuAvailability } from './backends/webgpu/index.js';
+export {
+  loadPretrained,
+  fetchPretrained,
+  resolvePretrained,
+  parseModelName,
+  listPretrained,
+  PRETRAINED,
+  cacheApiWeightsCache,
+  PretrainedDownloadError,
+  PretrainedVerificationError,
+  UnknownPretrainedError,
+  type PretrainedEntry,
+  type PretrainedWeights,
+  type LoadPretrainedOptions,
+  type WeightsCache,
+  type DownloadProgress,
+  type ProgressCallback,
+} from './pretrained/index.js';

@@ -6,3 +6,4 @@
  */
 export { decodeImage, decodeImageFile, ImageDecodeError, type DecodedImage, type DecodeImageOptions } from './image/decode-node.js';
 export { createDefaultModel, defaultWeights, DEFAULT_MODEL } from './default-model.js';
+export { nodeWeightsCache, nodePretrainedDefaults, defaultCacheDir } from './pretrained/cache-node.js';
