@@ -12,7 +12,9 @@ import { writeNpy } from '../src/npy.js';
 import { Tensor } from '../src/tensor.js';
 import { expandImageArgs } from '../src/cli/images.js';
 import { softwareAdapterWarning } from '../src/cli/options.js';
+import { Progress } from '../src/cli/progress.js';
 import { ROOT, resnet } from './helpers/cli.js';
+import { sharedAvailable, sharedPath } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-cliconv-'));
 const CAT = join(ROOT, 'examples/cifar10/cat-0000.jpg');
@@ -174,6 +176,17 @@ describe('classify on many files', () => {
     const r = resnet(['classify', dir]);
     expect(r.stderr).not.toMatch(/img\/s|ETA/);
   });
+  it('on a terminal the bar redraws in place and clears before a result line', () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (t: string) => written.push(t) } as unknown as NodeJS.WriteStream;
+    const p = new Progress(2, 'img', tty);
+    p.update(1);
+    p.clear();
+    p.update(2);
+    expect(written[0]).toMatch(/^\r\[#{15}\.{15}\] 1\/2 img 50%/);
+    expect(written[1]).toBe('\r\x1b[K');
+    expect(written.slice(2).join('')).toMatch(/^\r\[#{30}\] 2\/2 img 100%.*\n$/);
+  });
 });
 
 describe('eval maps class folders by name', () => {
@@ -199,6 +212,15 @@ describe('eval maps class folders by name', () => {
     const e = JSON.parse(r.stdout);
     expect(IMAGENET_SYNSETS[281]).toBe('n02123045');
     expect(e.perClass.map((p: { class: string; index: number; label: string }) => [p.class, p.index, p.label])).toEqual([['n01440764', 0, 'tench'], ['n02123045', 281, 'tabby']]);
+  });
+  it('a real ImageNet validation image in its synset folder is scored against class 332 (Angora)', () => {
+    if (!sharedAvailable('data/imagenet/ILSVRC2012_val_00000010.jpeg')) return;
+    const root = join(tmp, 'imagenet-real');
+    mkdirSync(join(root, 'n02328150'), { recursive: true });
+    copyFileSync(sharedPath('data/imagenet/ILSVRC2012_val_00000010.jpeg'), join(root, 'n02328150/ILSVRC2012_val_00000010.jpeg'));
+    const r = resnet(['eval', '--data', root, '--model', 'resnet18', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).perClass).toEqual([expect.objectContaining({ class: 'n02328150', index: 332, label: 'Angora', count: 1 })]);
   });
   it('folders that map to nothing the model knows are refused, saying what was expected', () => {
     const root = folders(join(tmp, 'unknown-classes'), ['apples', 'pears']);
