@@ -58,7 +58,12 @@ export interface CreateModelOptions extends BuildOptions {
   readonly seed?: number;
   /** 'wasm' (default), 'webgpu', 'reference', 'auto' or a Backend object. */
   readonly backend?: BackendChoice | Backend;
-  /** Strict by default: missing, unexpected or mis-shaped weights are an error. */
+  /**
+   * Strict by default: missing, unexpected or mis-shaped weights are an error. With `strict: false`
+   * the matching tensors are bound, the rest get seeded weights (from `seed`), and
+   * `model.weightsReport` lists them (`seeded`, `missing`, `mismatched`, `unexpected`;
+   * `formatNonStrictReport` words it as a warning).
+   */
   readonly strict?: boolean;
   /** Name of the weights' key scheme when auto-detection should be overridden (see weights/keymap.ts). */
   readonly keyScheme?: string;
@@ -180,6 +185,12 @@ function checkInput(g: Graph, input: TensorLike): Tensor {
   return Tensor.from(input);
 }
 
+/** The classifier's parameters of the full model, which a features-only graph does not read. */
+function headParams(config: ModelConfig, options: BuildOptions, reads: readonly { key: string }[]) {
+  const read = new Set(reads.map((p) => p.key));
+  return graphParams(buildResNet(config, { ...options, featuresOnly: false })).filter((p) => !read.has(p.key));
+}
+
 /** Builds a zoo model, binds its weights and prepares a backend. */
 export async function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
   const t0 = performance.now();
@@ -194,9 +205,21 @@ export async function createModel(name: string, options: CreateModelOptions = {}
     weights = seededWeights(graph, options.seed ?? 0);
     bind = performance.now() - t1;
   } else {
+    const expected = graphParams(graph);
+    // A features-only model reads no classifier, but a full checkpoint holds one: its keys are
+    // named so that they are ignored, as timm's num_classes=0 drops the head.
+    const unread = options.featuresOnly ? headParams(config, options, expected) : [];
+    const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
-    ({ weights, report, timings } = loadWeights(graphParams(graph), options.weights, { strict: options.strict ?? true, keyScheme: options.keyScheme, model: config.name, name: options.weightsName }));
+    let bound: Map<string, Tensor>;
+    ({ weights: bound, report, timings } = loadWeights(expected, options.weights, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread }));
     ({ read, bind } = timings);
+    weights = bound;
+    if (!strict && bound.size < expected.length) {
+      const seeded = expected.map((p) => p.key).filter((k) => !bound.has(k));
+      for (const [k, t] of seededWeights(graph, options.seed ?? 0, new Set(seeded))) bound.set(k, t);
+      report = { ...report, seeded };
+    }
   }
   const t2 = performance.now();
   const { backend, reason, passedOver } = await selectBackend(options.backend);

@@ -7,6 +7,7 @@ export { Tensor, sizeOf, type TensorLike } from './tensor.js';
 export { MODELS, getModelConfig, UnknownModelError, type ModelConfig } from './models/config.js';
 export { buildResNet, type BuildOptions } from './models/resnet.js';
 export { seededWeights, mulberry32 } from './models/init.js';
+export { formatNonStrictReport } from './weights/bind.js';
 export { summarize, formatSummary, type Summary, type SummaryRow } from './models/summary.js';
 export type { WeightsReport } from './models/weights.js';
 export { readNpy, writeNpy, NpyError } from './npy.js';

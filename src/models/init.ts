@@ -42,26 +42,32 @@ function uniform(key: string, seed: number, shape: readonly number[], lo: number
   return new Tensor(data, shape);
 }
 
-/** Seeded weights for every parameter and buffer the graph reads. */
-export function seededWeights(g: Graph, seed = 0): Map<string, Tensor> {
+/**
+ * Seeded weights for every parameter and buffer the graph reads, or only for the keys in `only`
+ * (a non-strict bind's missing ones); a key's values are the same either way.
+ */
+export function seededWeights(g: Graph, seed = 0, only?: ReadonlySet<string>): Map<string, Tensor> {
   const w = new Map<string, Tensor>();
+  const put = (key: string, shape: readonly number[], lo: number, hi: number) => {
+    if (!only || only.has(key)) w.set(key, uniform(key, seed, shape, lo, hi));
+  };
   for (const n of g.nodes) {
     if (n.op === 'conv') {
       const shape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
       const a = Math.sqrt(3 / (shape[1] * shape[2] * shape[3]));
-      w.set(n.params.weight, uniform(n.params.weight, seed, shape, -a, a));
-      if (n.params.bias) w.set(n.params.bias, uniform(n.params.bias, seed, [n.outChannels], -0.1, 0.1));
+      put(n.params.weight, shape, -a, a);
+      if (n.params.bias) put(n.params.bias, [n.outChannels], -0.1, 0.1);
     } else if (n.op === 'batchnorm') {
       const c = [n.channels];
-      w.set(n.params.weight, uniform(n.params.weight, seed, c, 0.5, 1.0));
-      w.set(n.params.bias, uniform(n.params.bias, seed, c, -0.1, 0.1));
-      w.set(n.params.mean, uniform(n.params.mean, seed, c, -0.1, 0.1));
-      w.set(n.params.var, uniform(n.params.var, seed, c, 0.5, 1.5));
+      put(n.params.weight, c, 0.5, 1.0);
+      put(n.params.bias, c, -0.1, 0.1);
+      put(n.params.mean, c, -0.1, 0.1);
+      put(n.params.var, c, 0.5, 1.5);
     } else if (n.op === 'linear') {
       const shape = n.weightLayout === 'oi' ? [n.outFeatures, n.inFeatures] : [n.inFeatures, n.outFeatures];
       const a = Math.sqrt(3 / n.inFeatures);
-      w.set(n.params.weight, uniform(n.params.weight, seed, shape, -a, a));
-      if (n.params.bias) w.set(n.params.bias, uniform(n.params.bias, seed, [n.outFeatures], -0.1, 0.1));
+      put(n.params.weight, shape, -a, a);
+      if (n.params.bias) put(n.params.bias, [n.outFeatures], -0.1, 0.1);
     }
   }
   return w;

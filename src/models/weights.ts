@@ -24,6 +24,13 @@ export interface WeightsReport {
   readonly unexpected: readonly string[];
   readonly mismatched: readonly { key: string; expected: number[]; found: number[] }[];
   readonly ignored: readonly string[];
+  /** How many of the model's tensors came from the checkpoint. */
+  readonly bound: number;
+  /**
+   * Non-strict binding only: the model's keys that got seeded weights (models/init.ts) because the
+   * checkpoint lacks them or has them with another shape; empty when everything was bound.
+   */
+  readonly seeded: readonly string[];
 }
 
 export interface LoadOptions {
@@ -32,6 +39,11 @@ export interface LoadOptions {
   readonly model: string;
   /** File name for error messages. */
   readonly name?: string;
+  /**
+   * Parameters the checkpoint may hold that the model does not read: a features-only model's
+   * classifier. They take part in key-scheme detection and translation, then are reported as ignored.
+   */
+  readonly unread?: readonly ExpectedParam[];
 }
 
 export function loadWeights(
@@ -57,12 +69,13 @@ export function loadWeights(
     tensors = new Map([...source].map(([k, t]) => [k, Tensor.from(t)]));
   }
   const t1 = performance.now();
-  const adapted = adaptStateDict(tensors, expected, { from: opts.keyScheme });
+  const unread = opts.unread ?? [];
+  const adapted = adaptStateDict(tensors, [...expected, ...unread], { from: opts.keyScheme });
   notes.push(...adapted.notes);
-  const bound = bindWeights(expected, adapted.tensors, { strict: opts.strict, model: opts.model });
+  const bound = bindWeights(expected, adapted.tensors, { strict: opts.strict, model: opts.model, ignore: unread.map((p) => p.key) });
   return {
     weights: bound.weights,
-    report: { format, path, scheme: adapted.scheme, notes, ...bound.report },
+    report: { format, path, scheme: adapted.scheme, notes, ...bound.report, bound: bound.weights.size, seeded: [] },
     timings: { read: t1 - t0, bind: performance.now() - t1 },
   };
 }

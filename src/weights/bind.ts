@@ -23,7 +23,10 @@ export interface BindReport {
   readonly unexpected: string[];
   /** Keys present with the wrong shape (or a non-float dtype, then `dtype` says which). */
   readonly mismatched: { key: string; expected: number[]; found: number[]; dtype?: DType }[];
-  /** Tensors dropped on purpose: `num_batches_tracked` counters. */
+  /**
+   * Tensors dropped on purpose: `num_batches_tracked` counters, and the keys given as `ignore`
+   * (a features-only model's classifier, which timm's `num_classes=0` drops the same way).
+   */
   readonly ignored: string[];
 }
 
@@ -42,6 +45,28 @@ function listSome(items: string[], limit = 20): string {
   const shown = items.slice(0, limit).map((s) => `  ${s}`);
   if (items.length > limit) shown.push(`  ... and ${items.length - limit} more`);
   return shown.join('\n');
+}
+
+/**
+ * The warning for a non-strict bind: how many weights came from the checkpoint and, listed, which
+ * were seeded instead (missing or mis-shaped) and which checkpoint tensors went unused. Empty
+ * when every expected key was bound and nothing was left over.
+ */
+export function formatNonStrictReport(report: BindReport & { readonly bound: number; readonly seeded: readonly string[] }, model?: string): string {
+  if (!report.seeded.length && !report.unexpected.length) return '';
+  const expected = report.bound + report.seeded.length;
+  const parts = [
+    `warning: ${model ? `${model}: ` : ''}bound ${expected - report.seeded.length} of ${expected} weights; ${report.seeded.length} seeded (not from the checkpoint)`,
+  ];
+  if (report.missing.length) parts.push(`${report.missing.length} missing key(s), seeded:\n${listSome(report.missing)}`);
+  if (report.mismatched.length) {
+    parts.push(
+      `${report.mismatched.length} shape mismatch(es), seeded (expected vs found):\n` +
+        listSome(report.mismatched.map((m) => `${m.key}: expected ${shapeToString(m.expected)}, found ${m.dtype ? `${m.dtype} ` : ''}${shapeToString(m.found)}`)),
+    );
+  }
+  if (report.unexpected.length) parts.push(`${report.unexpected.length} unexpected key(s), not used:\n${listSome(report.unexpected)}`);
+  return parts.join('\n');
 }
 
 export function formatBindReport(report: BindReport, expectedCount: number, model?: string): string {
@@ -66,13 +91,15 @@ export function formatBindReport(report: BindReport, expectedCount: number, mode
 /**
  * Picks the expected tensors out of `tensors`. With `strict` (the default) any missing,
  * unexpected or mis-shaped key throws a `WeightsMismatchError` listing all of them; otherwise
- * the matching tensors are returned with the report.
+ * the matching tensors are returned with the report. Tensors under an `ignore` key are not read and
+ * are reported as ignored, not unexpected.
  */
 export function bindWeights(
   expected: readonly ExpectedParam[],
   tensors: ReadonlyMap<string, BindableTensor>,
-  opts: { strict?: boolean; model?: string } = {},
+  opts: { strict?: boolean; model?: string; ignore?: Iterable<string> } = {},
 ): BindResult {
+  const ignore = new Set(opts.ignore);
   const strict = opts.strict ?? true;
   const weights = new Map<string, Tensor>();
   const report: BindReport = { missing: [], unexpected: [], mismatched: [], ignored: [] };
@@ -94,7 +121,7 @@ export function bindWeights(
   }
   for (const key of tensors.keys()) {
     if (wanted.has(key)) continue;
-    if (isIgnoredKey(key)) report.ignored.push(key);
+    if (isIgnoredKey(key) || ignore.has(key)) report.ignored.push(key);
     else report.unexpected.push(key);
   }
   if (strict && (report.missing.length || report.unexpected.length || report.mismatched.length)) {
