@@ -80,6 +80,20 @@ describe('exit codes and usage errors, every command', () => {
       expect(r.stderr, args.join(' ')).not.toMatch(LOADED);
     }
     expect(resnet(['classify', join(tmp, 'missing.jpg')]).stderr).toMatch(/image '.*missing\.jpg' does not exist/);
+    const x = join(tmp, 'early.npy');
+    writeFileSync(x, writeNpy(new Tensor(new Float32Array(3 * 32 * 32), [1, 3, 32, 32])));
+    for (const [args, message] of [
+      [['classify', CAT, '--model', 'resnet20', '--weights', join(tmp, 'missing.th')], /weights file '.*missing\.th' does not exist/],
+      [['run', '--model', 'resnet20', '--input', join(tmp, 'missing.npy'), '--output', join(tmp, 'o.npy')], /input file '.*missing\.npy' does not exist/],
+      [['run', '--model', 'resnet20', '--input', x, '--output', join(tmp, 'no-dir/o.npy')], /folder '.*no-dir' does not exist/],
+      [['convert', join(tmp, 'missing.th'), join(tmp, 'o.safetensors')], /checkpoint '.*missing\.th' does not exist/],
+      [['bench', '--model', 'resnet20', '--input-size', '0x3'], /--input-size must be positive/],
+    ] as const) {
+      const r = resnet([...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+      expect(r.stderr, args.join(' ')).not.toMatch(/timed runs|^(model|backend|weights):/m);
+    }
   });
   it('run --output must be .npy: y.csv is refused before anything runs, and nothing is written', () => {
     const x = join(tmp, 'x.npy');

@@ -1,7 +1,7 @@
 import { createModel, type ModelTimings } from '../api.js';
 import { mulberry32 } from '../models/init.js';
 import { Tensor } from '../tensor.js';
-import { CliError, info, intOption, parse, printJson, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
 import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
 import { parseSize } from './summary.js';
 
@@ -57,12 +57,13 @@ ${BACKEND_HELP}
       'input-size': { type: 'string' },
       json: { type: 'boolean' },
     });
-    if (!values.model) throw new CliError(`--model is required\n\n${this.usage}`, 2);
+    if (!values.model) throw usageError(this, '--model is required');
     const threads = intOption(values.threads, 'threads') ?? 1;
     if (threads !== 1) throw new CliError(`--threads ${threads}: this version runs single-threaded; use --threads 1`, 2);
     const batch = intOption(values.batch, 'batch') ?? 1;
     const runs = intOption(values.runs, 'runs') ?? 10;
     const warmup = intOption(values.warmup, 'warmup', 0) ?? 2;
+    parseSize(values['input-size'], 1); // a bad --input-size is a usage error before the model builds
     const t0 = performance.now();
     const model = await createModel(values.model, { backend: backendOption(values.backend) });
     const createMs = performance.now() - t0;

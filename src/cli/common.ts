@@ -79,9 +79,10 @@ export function closest(query: string, names: readonly string[]): string | undef
   return closestNames(query, names, 1)[0];
 }
 
+/** Reads a file named on the command line; one that does not exist, or is a folder, is a usage error (exit 2). */
 export function readBytes(path: string, what: string): Uint8Array {
-  if (!existsSync(path)) throw new CliError(`${what} '${path}' does not exist`);
-  if (statSync(path).isDirectory()) throw new CliError(`${what} '${path}' is a directory, expected a file`);
+  if (!existsSync(path)) throw new CliError(`${what} '${path}' does not exist`, 2);
+  if (statSync(path).isDirectory()) throw new CliError(`${what} '${path}' is a directory, expected a file`, 2);
   const b = readFileSync(path);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }

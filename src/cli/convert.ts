@@ -1,7 +1,7 @@
 import { createModel } from '../api.js';
 import { Tensor } from '../tensor.js';
 import { extractStateDict, readCheckpoint, readSafetensors, writeSafetensors } from '../weights/index.js';
-import { CliError, info, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, readBytes, usageError, writeAtomic, type Command } from './common.js';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -22,7 +22,7 @@ options:
   --json          print a JSON report`,
   async run(argv) {
     const { values, positionals } = parse(this, argv, { model: { type: 'string' }, 'num-classes': { type: 'string' }, 'key-scheme': { type: 'string' }, 'non-strict': { type: 'boolean' }, json: { type: 'boolean' } }, true);
-    if (positionals.length !== 2) throw new CliError(`expected <in> and <out.safetensors>, got ${positionals.length} paths\n\n${this.usage}`, 2);
+    if (positionals.length !== 2) throw usageError(this, `expected <in> and <out.safetensors>, got ${positionals.length} paths`);
     const [src, dst] = positionals;
     if (!dst.endsWith('.safetensors')) throw new CliError(`the output must be a .safetensors file, got '${dst}'`, 2);
     const bytes = readBytes(src, 'checkpoint');

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { readNpy, writeNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
 import { info, usageError, intOption, parse, printJson, readBytes, writeAtomic, type Command } from './common.js';
@@ -33,6 +35,7 @@ ${BACKEND_HELP}
       if (!values[req]) throw usageError(this, `--${req} is required`);
     }
     if (!/\.npy$/i.test(values.output)) throw usageError(this, `--output must end in .npy (a float32 .npy is written), got '${values.output}'`);
+    if (!existsSync(dirname(values.output))) throw usageError(this, `--output '${values.output}': folder '${dirname(values.output)}' does not exist`);
     const input = readNpy(readBytes(values.input, 'input file'), `input '${values.input}'`);
     const model = await openModel(values, {
       seed: intOption(values.seed, 'seed', 0),
