@@ -67,6 +67,7 @@ Progress goes to stderr when it is a terminal.`,
       } catch (e) {
         const failure = { image, error: (e as Error).message };
         failures.push(failure);
+        progress?.clear();
         if (values.jsonl) printJson(failure);
         progress?.update(n + 1);
         continue;
@@ -74,10 +75,10 @@ Progress goes to stderr when it is a terminal.`,
       const probs = softmaxRows(await model.forward(input));
       const top = topK(probs, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, probability: probs[index] }));
       const result = { image, top };
+      progress?.clear();
       if (values.json) results.push(result);
       else if (values.jsonl) printJson(result);
       else {
-        progress?.clear();
         process.stdout.write(`${image}\n`);
         for (const t of top) process.stdout.write(`  ${(t.probability * 100).toFixed(2).padStart(6)}%  ${t.label} (${t.index})\n`);
       }
