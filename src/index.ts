@@ -3,6 +3,7 @@
  * helpers (image file decoding, the CLI) live under `resnet-ts/node` and `src/cli/`.
  */
 export { createModel, listModels, Model, type CreateModelOptions, type ModelInfo, type ModelTimings } from './api.js';
+export { classify, classifyBatch, classifyImage, topKSoftmax, ClassifyError, type ClassifyOptions, type Classification } from './classify.js';
 export { Tensor, sizeOf, type TensorLike } from './tensor.js';
 export { MODELS, getModelConfig, UnknownModelError, type ModelConfig } from './models/config.js';
 export { buildResNet, type BuildOptions } from './models/resnet.js';
