@@ -255,4 +255,17 @@ describe('webgpu on a software adapter', () => {
     expect(softwareAdapterWarning({ name: 'webgpu', adapter: 'nvidia / hopper', convKernel: 'tiled' })).toBeUndefined();
     expect(softwareAdapterWarning({ name: 'wasm' })).toBeUndefined();
   });
+  it("classify --backend webgpu on a machine without Vulkan drivers: the warning, and none of the Vulkan loader's noise", () => {
+    const env = { ...process.env };
+    delete env.VK_ICD_FILENAMES;
+    delete env.VK_DRIVER_FILES;
+    const r = resnet(['classify', CAT, '--backend', 'webgpu', '--top', '1'], { env });
+    if (r.code !== 0 && /no adapter|not installed/.test(r.stderr) && !process.env.CI) {
+      console.log(`skipped: no WebGPU adapter here (${r.stderr.trim().split('\n').at(-1)})`);
+      return;
+    }
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/software \(CPU\) adapter/);
+    expect(r.stderr).not.toMatch(/vkCreateInstance|VK_ERROR/);
+  });
 });

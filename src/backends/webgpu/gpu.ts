@@ -71,9 +71,18 @@ async function probe(): Promise<GpuProbe> {
         : `Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded: ${why}`,
     };
   }
+  // On Linux with no Vulkan driver installed at all, go to the software driver at once: Dawn's first
+  // instance would only print the Vulkan loader's 'incompatible driver' warnings to stderr.
+  if (await noVulkanDrivers(proc)) {
+    const icd = await softwareIcd(proc);
+    if (icd) proc.env.VK_ICD_FILENAMES = icd;
+  }
   let gpu = dawn.create([]);
   let adapter = await requestAdapter(gpu);
-  if (adapter) return { gpu, adapter, reason: "the 'webgpu' package (Dawn)" };
+  if (adapter) {
+    const via = proc.env.VK_ICD_FILENAMES && SOFTWARE_VULKAN_ICDS.includes(proc.env.VK_ICD_FILENAMES) ? ` on the software Vulkan driver ${proc.env.VK_ICD_FILENAMES}` : '';
+    return { gpu, adapter, reason: `the 'webgpu' package (Dawn)${via}` };
+  }
 
   const icd = await softwareIcd(proc);
   if (!icd) {
@@ -98,6 +107,22 @@ async function requestAdapter(gpu: GPU): Promise<GPUAdapter | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Where the Vulkan loader looks for driver manifests when no variable names one. */
+const VULKAN_ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+/** Linux with no driver variable set and no driver manifest in the loader's folders: no hardware Vulkan. */
+async function noVulkanDrivers(proc: NodeProcess): Promise<boolean> {
+  if (proc.platform !== 'linux' || proc.env.VK_ICD_FILENAMES || proc.env.VK_DRIVER_FILES) return false;
+  const fs = (await importOptional('node:fs')) as { readdirSync(path: string): string[] };
+  return VULKAN_ICD_DIRS.every((dir) => {
+    try {
+      return !fs.readdirSync(dir).some((f) => f.endsWith('.json'));
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** The first software Vulkan driver manifest on disk, when VK_ICD_FILENAMES is not already set. */
