@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { labelsFor } from '../labels.js';
 import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
 import { checkPreset, expandImageArgs, loadBatch } from './images.js';
-import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
+import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
 import { softmaxRows, topK } from './topk.js';
 
@@ -52,7 +52,7 @@ Progress goes to stderr when it is a terminal.`,
     // Every image through the same kernels (lazy Winograd sets would switch mid-run), so a result
     // does not depend on where its file falls in the list.
     await model.settle();
-    const preset = requestedPreset ?? model.config.preset;
+    const preset = requestedPreset ?? presetOf(model);
     const classes = model.numClasses;
     if (!classes) throw new CliError(`${model.name} has no classifier to classify with`);
     const k = Math.min(requestedTop ?? 5, classes);

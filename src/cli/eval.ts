@@ -5,7 +5,7 @@ import { getModelConfig } from '../models/config.js';
 import { DEFAULT_MODEL } from '../node.js';
 import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
 import { checkPreset, IMAGE_FILE, loadBatch } from './images.js';
-import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
+import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
 import { topK } from './topk.js';
 
@@ -102,7 +102,7 @@ ${BACKEND_HELP}
     const items = limit ? limitPerClass(all, classes.length, limit) : all;
     const model = await openModel(values);
     await model.settle(); // every batch through the same kernels (lazy Winograd sets would switch mid-run)
-    const preset = requestedPreset ?? model.config.preset;
+    const preset = requestedPreset ?? presetOf(model);
     const width = model.numClasses;
     if (!width) throw new CliError(`${model.name} has no classifier to evaluate`);
     const indices = classIndices(classes, width, model.name);

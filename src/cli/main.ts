@@ -66,5 +66,5 @@ main(process.argv.slice(2)).catch((e: unknown) => {
   // One line that names the problem; the stack only when asked for (RESNET_DEBUG=1).
   process.stderr.write(`resnet: error: ${process.env.RESNET_DEBUG ? err.stack ?? err.message : err.message}\n`);
   // Exit codes: 0 ok, 1 a runtime failure, 2 a usage error (an unknown model name is one).
-  process.exitCode = err instanceof CliError ? err.exitCode : err.name === 'UnknownModelError' ? 2 : 1;
+  process.exitCode = err instanceof CliError ? err.exitCode : ['UnknownModelError', 'UnknownPretrainedError'].includes(err.name) ? 2 : 1;
 });

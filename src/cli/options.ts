@@ -2,9 +2,13 @@
 import type { Backend } from '../backends/backend.js';
 import { BACKEND_NAMES, type BackendChoice } from '../backends/index.js';
 import type { WeightsReport } from '../models/weights.js';
-import { createModel } from '../api.js';
+import { createModel, type Model } from '../api.js';
+import type { PresetName } from '../image/presets.js';
 import { createDefaultModel, DEFAULT_MODEL } from '../node.js';
+import { loadPretrained, parseModelName } from '../pretrained/index.js';
+import { nodePretrainedDefaults } from '../pretrained/cache-node.js';
 import { CliError, info, readBytes } from './common.js';
+import { Progress } from './progress.js';
 
 export const BACKEND_HELP = `  --backend <b>       wasm (default), webgpu, reference, or auto (webgpu, else wasm, else reference)`;
 
@@ -38,25 +42,62 @@ export function describeWeights(r: WeightsReport): string {
 export const MODEL_HELP = `  --model <m>         model name (default: the embedded pretrained CIFAR-10 resnet20)
   --weights <file>    checkpoint: .safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams
   --key-scheme <s>    read the checkpoint's keys as torch, cifar, paddle or paddle-zoo (default: detected)
-  --non-strict        bind the weights that match and report the rest instead of failing`;
+  --non-strict        bind the weights that match and report the rest instead of failing
+  --pretrained        download the model's published weights (verified, cached under $RESNET_TS_HOME or
+                      ~/.cache/resnet-ts; RESNET_TS_MIRROR serves a mirror); a tag goes in the name,
+                      timm style: --model resnet50.a1_in1k --pretrained, or torchvision's resnet50.IMAGENET1K_V1`;
 
 export const MODEL_OPTIONS = {
   model: { type: 'string' },
   weights: { type: 'string' },
   'key-scheme': { type: 'string' },
   'non-strict': { type: 'boolean' },
+  pretrained: { type: 'boolean' },
   backend: { type: 'string' },
 } as const;
+
+/** The preprocessing of a model opened with --pretrained: the weights' own (torchvision V2 resizes to 232). */
+const pretrainedPresets = new WeakMap<Model, PresetName>();
+
+/** The preset a model's weights were evaluated with: its pretrained entry's, else the architecture's default. */
+export function presetOf(model: Model): PresetName {
+  return pretrainedPresets.get(model) ?? model.config.preset;
+}
+
+/** Downloads (or finds in the cache) the weights --pretrained names, with a progress bar on a terminal. */
+async function pretrainedWeights(name: string) {
+  let bar: Progress | undefined;
+  const { bytes, entry } = await loadPretrained(name, {
+    ...nodePretrainedDefaults(),
+    onProgress: ({ loaded, total }) => {
+      if (!total) return;
+      bar ??= new Progress(total, 'bytes');
+      bar.update(loaded);
+    },
+  });
+  bar?.clear();
+  info(`pretrained: ${entry.model}.${entry.tag} from ${entry.url} (${entry.license})`);
+  return { bytes, entry };
+}
 
 /**
  * Opens the model the flags name. No --model and no --weights: the embedded default with its
  * pretrained weights. A model without weights runs on seeded random weights, and says so.
  */
-export async function openModel(values: { model?: string; weights?: string; 'key-scheme'?: string; 'non-strict'?: boolean; backend?: string }, extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {}) {
+export async function openModel(
+  values: { model?: string; weights?: string; 'key-scheme'?: string; 'non-strict'?: boolean; pretrained?: boolean; backend?: string },
+  extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {},
+) {
   const backend = backendOption(values.backend);
   const strict = !values['non-strict'];
   let model;
-  if (values.model === undefined && values.weights === undefined) {
+  if (values.pretrained) {
+    if (values.model === undefined) throw new CliError('--pretrained needs --model (a tag goes in the name: --model resnet50.a1_in1k)', 2);
+    if (values.weights !== undefined) throw new CliError('--pretrained and --weights both name weights: give one', 2);
+    const { bytes, entry } = await pretrainedWeights(values.model);
+    model = await createModel(parseModelName(values.model).model, { weights: bytes, weightsName: entry.url, keyScheme: values['key-scheme'], strict, backend, ...extra });
+    pretrainedPresets.set(model, entry.preset);
+  } else if (values.model === undefined && values.weights === undefined) {
     model = await createDefaultModel({ backend, ...extra });
     info(`model: ${DEFAULT_MODEL.description}`);
   } else {
