@@ -6,7 +6,7 @@ import type { Backend, BackendName, Executable } from './backends/backend.js';
 import { selectBackend, type BackendChoice } from './backends/index.js';
 import type { Graph } from './graph.js';
 import { graphParams, inferShapes } from './graph.js';
-import { MODELS, getModelConfig, type ModelConfig } from './models/config.js';
+import { MODELS, getModelConfig, type ModelConfig, type ModelName } from './models/config.js';
 import { seededWeights } from './models/init.js';
 import { buildResNet, type BuildOptions } from './models/resnet.js';
 import { summarize, type Summary } from './models/summary.js';
@@ -92,9 +92,27 @@ export interface ModelTimings {
   readonly firstRun?: number;
 }
 
+declare global {
+  // Symbol.dispose for consumers whose lib predates it (ES2022 alone), so that Model's declaration
+  // below type-checks there; the same declaration as TypeScript's lib.esnext.disposable and
+  // @types/node (compatibility/disposable.d.ts), with which it merges.
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
+/** `forward`, `forwardAll` or `settle` on a model after `dispose()`. */
+export class ModelDisposedError extends Error {
+  constructor(readonly model: string, call: string) {
+    super(`${call}: model ${model} was disposed; expected a live model (create a new one with createModel)`);
+    this.name = 'ModelDisposedError';
+  }
+}
+
 export class Model {
   private executable: Executable | undefined;
   private stageTimes: ModelTimings;
+  private disposed = false;
 
   constructor(
     readonly config: ModelConfig,
@@ -132,6 +150,7 @@ export class Model {
 
   /** Every output of the graph (with `featuresOnly`: features, stem, stage1..). */
   async forwardAll(input: TensorLike): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new ModelDisposedError(this.name, 'forward');
     const x = checkInput(this.graph, input);
     if (this.executable) return this.executable.run(x);
     const t0 = performance.now();
@@ -148,6 +167,7 @@ export class Model {
    * see WinogradMode). Compiles first if no forward has run. Before timing warm forwards, call it.
    */
   async settle(): Promise<void> {
+    if (this.disposed) throw new ModelDisposedError(this.name, 'settle');
     if (!this.executable) {
       const t0 = performance.now();
       this.executable = await this.backend.compile(this.graph, this.weights);
@@ -165,10 +185,30 @@ export class Model {
     return mem ? { ...s, backendMemory: mem } : s;
   }
 
+  /** Frees the backend's compiled state (wasm memory, GPU buffers); later forwards throw ModelDisposedError. Idempotent. */
   dispose(): void {
+    this.disposed = true;
     this.executable?.dispose();
     this.executable = undefined;
   }
+
+  /**
+   * `using model = await createModel(...)` disposes at the end of the scope. Declared here and
+   * defined on the prototype below only where the runtime has `Symbol.dispose` (Node 20 ships it,
+   * newer engines natively; elsewhere a polyfill loaded before this module provides it): a global
+   * polyfill installed by a library would be a different symbol from one the app loads later.
+   */
+  declare [Symbol.dispose]: () => void;
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(Model.prototype, Symbol.dispose, {
+    value(this: Model) {
+      this.dispose();
+    },
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** Validates a forward input: float32 data, NCHW with the right channel count (NHWC is named). */
@@ -192,7 +232,7 @@ function headParams(config: ModelConfig, options: BuildOptions, reads: readonly 
 }
 
 /** Builds a zoo model, binds its weights and prepares a backend. */
-export async function createModel(name: string, options: CreateModelOptions = {}): Promise<Model> {
+export async function createModel(name: ModelName | (string & {}), options: CreateModelOptions = {}): Promise<Model> {
   const t0 = performance.now();
   const config = getModelConfig(name);
   const graph = buildResNet(config, options);

@@ -2,10 +2,10 @@
  * resnet-ts: the browser/worker-safe entry point. Nothing here imports Node built-ins; Node-only
  * helpers (image file decoding, the CLI) live under `resnet-ts/node` and `src/cli/`.
  */
-export { createModel, listModels, Model, type CreateModelOptions, type ModelInfo, type ModelTimings } from './api.js';
+export { createModel, listModels, Model, ModelDisposedError, type CreateModelOptions, type ModelInfo, type ModelTimings } from './api.js';
 export { classify, classifyBatch, classifyImage, topKSoftmax, ClassifyError, type ClassifyOptions, type Classification } from './classify.js';
 export { Tensor, sizeOf, type TensorLike } from './tensor.js';
-export { MODELS, getModelConfig, UnknownModelError, type ModelConfig } from './models/config.js';
+export { MODELS, getModelConfig, UnknownModelError, type ModelConfig, type ModelName } from './models/config.js';
 export { buildResNet, type BuildOptions } from './models/resnet.js';
 export { seededWeights, mulberry32 } from './models/init.js';
 export { formatNonStrictReport } from './weights/bind.js';

@@ -84,14 +84,17 @@ const L200_PADDLE = [3, 12, 48, 3];
 type Row = Omit<ModelConfig, 'numClasses' | 'defaultInputSize' | 'bnEps' | 'stageWidths' | 'firstStageProjection' | 'groups' | 'widthPerGroup' | 'strideOn'> &
   Partial<Pick<ModelConfig, 'groups' | 'widthPerGroup' | 'strideOn' | 'firstStageProjection'>>;
 
+// Each row function takes its name as a literal type parameter, so that ModelName is the union of
+// the table's names without a second list of them.
+
 /** torchvision/timm 'b' rows: 7x7 stem, 1x1 strided projection, stride on the 3x3. */
-function plain(name: string, source: Source, block: 'basic' | 'bottleneck', layers: number[], groups = 1, widthPerGroup = 64): Row {
+function plain<N extends string>(name: N, source: Source, block: 'basic' | 'bottleneck', layers: number[], groups = 1, widthPerGroup = 64): Row & { name: N } {
   const family = groups > 1 ? 'resnext' : widthPerGroup > 64 ? 'wide_resnet' : 'resnet';
   return { name, source, family, variant: 'vb', naming: 'torch', block, layers, stem: 'conv7', stemWidth: 64, shortcut: 'conv', groups, widthPerGroup, preset: source === 'timm' ? 'timm' : 'torchvision' };
 }
 
 /** timm deep-stem rows: 'c' (deep stem), 'd' (deep stem + avg_down), 's' (deep stem of 64). */
-function timmDeep(name: string, variant: 'vc' | 'vd' | 'vs', block: 'basic' | 'bottleneck', layers: number[], groups = 1, widthPerGroup = 64): Row {
+function timmDeep<N extends string>(name: N, variant: 'vc' | 'vd' | 'vs', block: 'basic' | 'bottleneck', layers: number[], groups = 1, widthPerGroup = 64): Row & { name: N } {
   return {
     name, source: 'timm', family: groups > 1 ? 'resnext' : 'resnet', variant, naming: 'torch', block, layers,
     stem: 'deep', stemWidth: variant === 'vs' ? 64 : 32, shortcut: variant === 'vd' ? 'avg' : 'conv', groups, widthPerGroup, preset: 'timm',
@@ -99,7 +102,7 @@ function timmDeep(name: string, variant: 'vc' | 'vd' | 'vs', block: 'basic' | 'b
 }
 
 /** PaddleClas legendary_models/resnet.py: vb or vd, always with the stage-1 projection. */
-function paddle(name: string, variant: 'vb' | 'vd', block: 'basic' | 'bottleneck', layers: number[]): Row {
+function paddle<N extends string>(name: N, variant: 'vb' | 'vd', block: 'basic' | 'bottleneck', layers: number[]): Row & { name: N } {
   return {
     name, source: 'paddle', family: 'resnet', variant, naming: 'paddle', block, layers,
     stem: variant === 'vd' ? 'deep' : 'conv7', stemWidth: variant === 'vd' ? 32 : 64, shortcut: variant === 'vd' ? 'avg' : 'conv',
@@ -108,20 +111,20 @@ function paddle(name: string, variant: 'vb' | 'vd', block: 'basic' | 'bottleneck
 }
 
 /** PaddleClas model_zoo resnext.py / resnext_vd.py. */
-function paddleResNeXt(depth: 50 | 101 | 152, cardinality: 32 | 64, vd: boolean): Row {
+function paddleResNeXt<D extends 50 | 101 | 152, C extends 32 | 64>(depth: D, cardinality: C, vd: boolean): Row & { name: `ResNeXt${D}${'' | '_vd'}_${C}x4d` } {
   const layers = depth === 50 ? L50 : depth === 101 ? L101 : L152;
   return {
-    name: `ResNeXt${depth}${vd ? '_vd' : ''}_${cardinality}x4d`, source: 'paddle', family: 'resnext', variant: vd ? 'vd' : 'vb',
+    name: `ResNeXt${depth}${vd ? '_vd' : ''}_${cardinality}x4d` as `ResNeXt${D}${'' | '_vd'}_${C}x4d`, source: 'paddle', family: 'resnext', variant: vd ? 'vd' : 'vb',
     naming: 'paddle-zoo', block: BOTTLE, layers, stem: vd ? 'deep' : 'conv7', stemWidth: vd ? 32 : 64, shortcut: vd ? 'avg' : 'conv',
     groups: cardinality, widthPerGroup: 4, preset: 'paddleclas',
   };
 }
 
-function cifar(name: string, n: number): Row {
+function cifar<N extends string>(name: N, n: number): Row & { name: N } {
   return { name, source: 'cifar', family: 'cifar_resnet', variant: 'cifar-A', naming: 'cifar', block: BASIC, layers: [n, n, n], stem: 'cifar', stemWidth: 16, shortcut: 'A', preset: 'cifar' };
 }
 
-const ROWS: Row[] = [
+const ROWS = [
   // torchvision (timm's plain names are the same networks with the same keys)
   plain('resnet18', 'torchvision', BASIC, L18),
   plain('resnet34', 'torchvision', BASIC, L34),
@@ -181,7 +184,14 @@ const ROWS: Row[] = [
   cifar('resnet56', 9),
   cifar('resnet110', 18),
   cifar('resnet1202', 200),
-];
+] as const satisfies readonly Row[];
+
+/**
+ * Every name of the zoo, as a type: `createModel` and `getModelConfig` take `ModelName | (string & {})`,
+ * so editors complete the names while any string (a library prefix, a name from user input) still
+ * type-checks and is looked up at run time, with "did you mean" suggestions when unknown.
+ */
+export type ModelName = (typeof ROWS)[number]['name'];
 
 function complete(r: Row): ModelConfig {
   const base = r.source === 'cifar' ? CIFAR : IMAGENET;
@@ -203,7 +213,7 @@ const BY_NAME = new Map(MODELS.map((m) => [m.name, m]));
 const PREFIXES = ['torchvision:', 'timm:', 'paddle:', 'cifar:', 'reference:'];
 
 /** Looks a model up by name (with an optional library prefix); unknown names get suggestions. */
-export function getModelConfig(name: string): ModelConfig {
+export function getModelConfig(name: ModelName | (string & {})): ModelConfig {
   let bare = name;
   for (const p of PREFIXES) if (bare.startsWith(p)) bare = bare.slice(p.length);
   const found = BY_NAME.get(bare);
