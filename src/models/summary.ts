@@ -3,6 +3,8 @@
  * Conventions (those of ../shared/reference/model-facts.json):
  *   params              conv weights (+bias) + BN gamma/beta + fc weight/bias (torch `parameters()`)
  *   paramsWithBnStats   params + BN running mean/var (Paddle's "Total params")
+ * A row's `params` counts as paddle.summary's "Param #" does: a BatchNorm row has 4C (weight, bias,
+ * mean, variance), of which `trainable` 2C and `buffers` 2C; so the column sums to paramsWithBnStats.
  *   macs                conv + fc multiply-accumulates (torchvision's published "GFLOPS" are these)
  * Memory is float32, in MiB (bytes / 2^20), as paddle.summary prints "MB".
  */
@@ -15,7 +17,10 @@ export interface SummaryRow {
   readonly type: string;
   readonly inputShape: number[];
   readonly outputShape: number[];
+  /** Every parameter the layer holds, paddle.summary's "Param #": BN counts weight, bias, mean and variance (4C). */
   readonly params: number;
+  /** The trainable ones (torch `parameters()`): params minus buffers. */
+  readonly trainable: number;
   /** BN running statistics held by the layer (not trainable). */
   readonly buffers: number;
   readonly macs: number;
@@ -25,9 +30,12 @@ export interface Summary {
   readonly model: string;
   readonly inputShape: number[];
   readonly rows: SummaryRow[];
+  /** torch `parameters()`: the trainable parameters (= trainableParams). */
   readonly params: number;
+  /** Every parameter, BN running statistics included: paddle.summary's "Total params", the sum of the rows' params. */
   readonly paramsWithBnStats: number;
   readonly trainableParams: number;
+  /** BN running mean and variance. */
   readonly nonTrainableParams: number;
   /** Multiply-accumulates of the whole batch. */
   readonly macs: number;
@@ -80,7 +88,7 @@ export function summarize(g: Graph, inputShape: readonly number[]): Summary {
       p = n.inFeatures * n.outFeatures + (n.params.bias ? n.outFeatures : 0);
       m = batch * n.inFeatures * n.outFeatures;
     }
-    rows.push({ name: n.name, type: TYPE[n.op], inputShape: inShape, outputShape: outShape, params: p, buffers: buf, macs: m });
+    rows.push({ name: n.name, type: TYPE[n.op], inputShape: inShape, outputShape: outShape, params: p + buf, trainable: p, buffers: buf, macs: m });
     params += p;
     buffers += buf;
     macs += m;
@@ -111,8 +119,8 @@ const shape = (s: number[]) => `[${s.join(', ')}]`;
 
 /** The summary as a fixed-width text table, like paddle.summary prints it. */
 export function formatSummary(s: Summary): string {
-  const head = ['Layer (name)', 'Type', 'Input Shape', 'Output Shape', 'Params', 'MACs'];
-  const body = s.rows.map((r) => [r.name, r.type, shape(r.inputShape), shape(r.outputShape), fmt(r.params), fmt(r.macs)]);
+  const head = ['Layer (name)', 'Type', 'Input Shape', 'Output Shape', 'Params', 'Trainable', 'MACs'];
+  const body = s.rows.map((r) => [r.name, r.type, shape(r.inputShape), shape(r.outputShape), fmt(r.params), fmt(r.trainable), fmt(r.macs)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   const rule = '-'.repeat(widths.reduce((a, w) => a + w + 2, -2));
@@ -124,10 +132,9 @@ export function formatSummary(s: Summary): string {
     ...body.map(line),
     rule.replace(/-/g, '='),
     `Model: ${s.model}    input ${shape(s.inputShape)}`,
-    `Total params: ${fmt(s.paramsWithBnStats)} (with BN running stats)`,
-    `Params (torch-style, conv + BN affine + fc): ${fmt(s.params)}`,
+    `Total params: ${fmt(s.paramsWithBnStats)}`,
     `Trainable params: ${fmt(s.trainableParams)}`,
-    `Non-trainable params: ${fmt(s.nonTrainableParams)}`,
+    `Non-trainable params: ${fmt(s.nonTrainableParams)} (BN running mean and variance)`,
     `MACs: ${fmt(s.macs)} (${(s.macs / 1e9).toFixed(3)} G${s.inputShape[0] > 1 ? `, ${(s.macsPerImage / 1e9).toFixed(3)} G per image` : ''})`,
     rule,
     `Input size (MB): ${mb(s.inputMB)}`,
