@@ -9,7 +9,7 @@ export { MODELS, getModelConfig, UnknownModelError, type ModelConfig, type Model
 export { buildResNet, type BuildOptions } from './models/resnet.js';
 export { seededWeights, mulberry32 } from './models/init.js';
 export { formatNonStrictReport } from './weights/bind.js';
-export { summarize, formatSummary, type Summary, type SummaryRow } from './models/summary.js';
+export { summarize, formatSummary, rowsAtDepth, type Summary, type SummaryRow } from './models/summary.js';
 export type { WeightsReport } from './models/weights.js';
 export { readNpy, writeNpy, NpyError } from './npy.js';
 export type { Graph, GraphNode } from './graph.js';

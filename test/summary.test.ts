@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { getModelConfig } from '../src/models/config.js';
 import { buildResNet } from '../src/models/resnet.js';
-import { formatSummary, summarize } from '../src/models/summary.js';
+import { formatSummary, rowsAtDepth, summarize } from '../src/models/summary.js';
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
@@ -43,5 +43,24 @@ describe('summary', () => {
     expect(text).toMatch(/Total params: 271,098\n/);
     expect(text).toMatch(/Trainable params: 269,722\n/);
     expect(text).toMatch(/Non-trainable params: 1,376 \(BN running mean and variance\)\n/);
+  });
+  it('depth folds deeper layers into their ancestors, totals kept (like torchinfo depth)', () => {
+    const s = summarize(buildResNet(getModelConfig('resnet20')), [1, 3, 32, 32]);
+    const d1 = rowsAtDepth(s.rows, 1);
+    expect(d1.map((r) => r.name)).toEqual(['conv1', 'bn1', 'relu', 'layer1', 'layer2', 'layer3', 'avgpool', 'linear']);
+    const layer2 = d1[4];
+    expect(layer2.type).toBe('Group (22 layers)');
+    expect(layer2.inputShape).toEqual([1, 16, 32, 32]);
+    expect(layer2.outputShape).toEqual([1, 32, 16, 16]);
+    const d2 = rowsAtDepth(s.rows, 2);
+    expect(d2.filter((r) => r.name.startsWith('layer1')).map((r) => r.name)).toEqual(['layer1.0', 'layer1.1', 'layer1.2']);
+    for (const rows of [d1, d2]) {
+      expect(sum(rows.map((r) => r.params))).toBe(s.paramsWithBnStats);
+      expect(sum(rows.map((r) => r.trainable))).toBe(s.trainableParams);
+      expect(sum(rows.map((r) => r.macs))).toBe(s.macs);
+    }
+    expect(rowsAtDepth(s.rows, 9)).toEqual(s.rows);
+    expect(formatSummary(s, { depth: 1 }).split('\n').filter((l) => /Group \(/.test(l)).length).toBe(3);
+    for (const bad of [0, -1, 1.5]) expect(() => rowsAtDepth(s.rows, bad)).toThrow(`summary depth must be an integer of at least 1, got ${bad}`);
   });
 });

@@ -114,13 +114,45 @@ export function summarize(g: Graph, inputShape: readonly number[]): Summary {
   };
 }
 
+/**
+ * The rows with every layer deeper than `depth` dotted name segments folded into its ancestor, like
+ * torchinfo's `depth`: for torch names depth 1 gives conv1, bn1, ..., layer1, layer2, ..., fc; depth 2
+ * gives the blocks (layer1.0, ...). A folded row sums params, trainable, buffers and MACs, takes the
+ * first layer's input shape and the last one's output shape, and is typed `Group (n layers)`.
+ */
+export function rowsAtDepth(rows: readonly SummaryRow[], depth: number): SummaryRow[] {
+  if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`summary depth must be an integer of at least 1, got ${String(depth)}`);
+  const out: { key: string; members: SummaryRow[] }[] = [];
+  for (const r of rows) {
+    const key = r.name.split('.').slice(0, depth).join('.');
+    const last = out.at(-1);
+    if (last && last.key === key) last.members.push(r);
+    else out.push({ key, members: [r] });
+  }
+  return out.map(({ key, members }) => {
+    if (members.length === 1 && members[0].name === key) return members[0];
+    const total = (f: (r: SummaryRow) => number) => members.reduce((a, r) => a + f(r), 0);
+    return {
+      name: key,
+      type: `Group (${members.length} layers)`,
+      inputShape: members[0].inputShape,
+      outputShape: members[members.length - 1].outputShape,
+      params: total((r) => r.params),
+      trainable: total((r) => r.trainable),
+      buffers: total((r) => r.buffers),
+      macs: total((r) => r.macs),
+    };
+  });
+}
+
 const fmt = (n: number) => n.toLocaleString('en-US');
 const shape = (s: number[]) => `[${s.join(', ')}]`;
 
-/** The summary as a fixed-width text table, like paddle.summary prints it. */
-export function formatSummary(s: Summary): string {
+/** The summary as a fixed-width text table, like paddle.summary prints it; `depth` folds deeper layers (see rowsAtDepth). */
+export function formatSummary(s: Summary, opts: { depth?: number } = {}): string {
+  const rows = opts.depth === undefined ? s.rows : rowsAtDepth(s.rows, opts.depth);
   const head = ['Layer (name)', 'Type', 'Input Shape', 'Output Shape', 'Params', 'Trainable', 'MACs'];
-  const body = s.rows.map((r) => [r.name, r.type, shape(r.inputShape), shape(r.outputShape), fmt(r.params), fmt(r.trainable), fmt(r.macs)]);
+  const body = rows.map((r) => [r.name, r.type, shape(r.inputShape), shape(r.outputShape), fmt(r.params), fmt(r.trainable), fmt(r.macs)]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   const rule = '-'.repeat(widths.reduce((a, w) => a + w + 2, -2));
