@@ -2,6 +2,7 @@
  * The library API that the CLI is built on and that browsers, workers, Deno and Bun import:
  * `listModels()`, `createModel(name, options)`, `model.forward(input)`, `model.summary()`.
  */
+import { loadPretrained, parseModelName, type PretrainedEntry, type ProgressCallback, type WeightsCache } from './pretrained/index.js';
 import type { Backend, BackendName, Executable } from './backends/backend.js';
 import { selectBackend, type BackendChoice } from './backends/index.js';
 import type { Graph } from './graph.js';
@@ -67,6 +68,21 @@ export interface CreateModelOptions extends BuildOptions {
   readonly strict?: boolean;
   /** Name of the weights' key scheme when auto-detection should be overridden (see weights/keymap.ts). */
   readonly keyScheme?: string;
+  /**
+   * Download the model's published weights (verified by hash, cached): `true` for the default tag,
+   * or a tag (`'IMAGENET1K_V2'`); a tag may also go in the name, timm style (`'resnet50.a1_in1k'`).
+   * Nothing is downloaded unless this is set. See src/pretrained/registry.ts for what exists.
+   */
+  readonly pretrained?: boolean | string;
+  /** With `pretrained`: download progress. */
+  readonly onProgress?: ProgressCallback;
+  /**
+   * With `pretrained`: where verified files are kept. Default: the Cache API where it exists
+   * (browsers, workers); in Node pass `nodeWeightsCache()` from resnet-ts/node; `false`: none.
+   */
+  readonly cache?: WeightsCache | false;
+  /** With `pretrained`: a base URL serving the sources' files as `<mirror>/<host>/<path>`. */
+  readonly mirror?: string;
 }
 
 /**
@@ -124,6 +140,8 @@ export class Model {
     /** How the weights were found and bound; undefined for seeded weights. */
     readonly weightsReport: WeightsReport | undefined,
     timings: ModelTimings = { read: 0, bind: 0, build: 0, backend: 0 },
+    /** The registry entry of `pretrained` weights: source, license, preprocessing, accuracy. */
+    readonly pretrained?: PretrainedEntry,
   ) {
     this.stageTimes = timings;
   }
@@ -233,8 +251,24 @@ function headParams(config: ModelConfig, options: BuildOptions, reads: readonly 
 
 /** Builds a zoo model, binds its weights and prepares a backend. */
 export async function createModel(name: ModelName | (string & {}), options: CreateModelOptions = {}): Promise<Model> {
+  const { model: arch, tag } = parseModelName(name);
+  let entry: PretrainedEntry | undefined;
+  if (options.pretrained !== undefined && options.pretrained !== false) {
+    if (options.weights !== undefined) throw new TypeError(`createModel('${name}'): both weights and pretrained name weights; give one`);
+    getModelConfig(arch); // an unknown architecture is named before anything downloads
+    const got = await loadPretrained(name, {
+      tag: typeof options.pretrained === 'string' ? options.pretrained : undefined,
+      onProgress: options.onProgress,
+      cache: options.cache,
+      mirror: options.mirror,
+    });
+    entry = got.entry;
+    options = { ...options, weights: got.bytes, weightsName: options.weightsName ?? got.entry.url };
+  } else if (tag !== undefined && !MODELS.some((m) => m.name === name)) {
+    throw new TypeError(`createModel('${name}'): '${tag}' is a pretrained tag of ${arch}; pass { pretrained: true } to download those weights, or use '${arch}'`);
+  }
   const t0 = performance.now();
-  const config = getModelConfig(name);
+  const config = getModelConfig(entry ? arch : name);
   const graph = buildResNet(config, options);
   const t1 = performance.now();
   let weights: ReadonlyMap<string, Tensor>;
@@ -264,5 +298,5 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
   const t2 = performance.now();
   const { backend, reason, passedOver } = await selectBackend(options.backend);
   const timings: ModelTimings = { read, bind, build: t1 - t0, backend: performance.now() - t2 };
-  return new Model(config, graph, weights, backend, { reason, passedOver }, report, timings);
+  return new Model(config, graph, weights, backend, { reason, passedOver }, report, timings, entry);
 }

@@ -95,7 +95,7 @@ export async function classify(model: Model, image: ImageDataLike | TensorLike, 
   if (isTensorLike(image) && image.shape[0] !== 1) {
     throw new ClassifyError(`classify: expected one image (a tensor of batch 1), got batch ${image.shape[0]} of shape [${image.shape.join(', ')}]; use classifyBatch for one list per image`);
   }
-  const input = isTensorLike(image) ? image : preprocess(image, opts.preset ?? model.config.preset, { size: opts.size });
+  const input = isTensorLike(image) ? image : preprocess(image, opts.preset ?? model.pretrained?.preset ?? model.config.preset, { size: opts.size });
   return (await run(model, input, topK, labelOf))[0];
 }
 
@@ -104,7 +104,7 @@ export async function classifyBatch(model: Model, images: readonly ImageDataLike
   const { topK, labelOf } = resolve(model, opts);
   if (isTensorLike(images)) return run(model, images, topK, labelOf);
   if (images.length === 0) return [];
-  return run(model, preprocessBatch(images, opts.preset ?? model.config.preset, { size: opts.size }), topK, labelOf);
+  return run(model, preprocessBatch(images, opts.preset ?? model.pretrained?.preset ?? model.config.preset, { size: opts.size }), topK, labelOf);
 }
 
 /** JPEG or PNG bytes -> the top-k classes: `decodeImage` (with `opts.decode`), then `classify`. */

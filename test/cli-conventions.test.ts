@@ -269,3 +269,28 @@ describe('webgpu on a software adapter', () => {
     expect(r.stderr).not.toMatch(/vkCreateInstance|VK_ERROR/);
   });
 });
+
+const DEFAULT_TH = join(ROOT, 'assets/weights/cifar10-resnet20-akamaster/resnet20-12fca82f.th');
+
+describe('--non-strict and summary --depth', () => {
+  it('--non-strict binds what matches and prints the warning with what was seeded', () => {
+    // resnet20's checkpoint on resnet32: the blocks resnet20 lacks (layer1.3, ...) are missing, seeded, and said so.
+    const r = resnet(['classify', CAT, '--model', 'resnet32', '--weights', DEFAULT_TH, '--non-strict', '--top', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: resnet32: bound \d+ of \d+ weights; \d+ seeded \(not from the checkpoint\)/);
+    expect(r.stderr).toMatch(/missing key\(s\), seeded:\n.*layer1\.3\.conv1\.weight/s);
+    const strict = resnet(['classify', CAT, '--model', 'resnet32', '--weights', DEFAULT_TH, '--top', '1']);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/missing key/);
+  });
+
+  it('summary --depth 1 folds each stage into one row; a bad depth is a usage error', () => {
+    const r = resnet(['summary', 'resnet20', '--depth', '1']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^layer1\s+Group \(\d+ layers\)/m);
+    expect(r.stdout).not.toMatch(/^layer1\.0/m);
+    const json = JSON.parse(resnet(['summary', 'resnet20', '--depth', '1', '--json']).stdout);
+    expect(json.rows.map((row: { name: string }) => row.name)).toEqual(['conv1', 'bn1', 'relu', 'layer1', 'layer2', 'layer3', 'avgpool', 'linear']);
+    expect(resnet(['summary', 'resnet20', '--depth', '0']).code).toBe(2);
+  });
+});

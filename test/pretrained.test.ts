@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, decodeImage, preprocess, CIFAR10_LABELS, getModelConfig, getPreset } from '../src/index.js';
+import { classifyImage, createModel, decodeImage, preprocess, CIFAR10_LABELS, getModelConfig, getPreset } from '../src/index.js';
 import {
   cacheApiWeightsCache,
   fetchPretrained,
@@ -252,6 +252,29 @@ describe.runIf(haveData)('pretrained downloads from a local server', () => {
     const again = requests.length;
     await loadPretrained('resnet20', { cache, mirror: base });
     expect(requests.length).toBe(again);
+  });
+
+  it("createModel(name, { pretrained }) downloads, binds and records the entry; classify uses the entry's preset", async () => {
+    const cache = freshCache();
+    const progress: number[] = [];
+    const model = await createModel('resnet20', { pretrained: true, cache, mirror: base, backend: 'reference', onProgress: (p) => progress.push(p.loaded) });
+    expect(model.pretrained).toMatchObject({ model: 'resnet20', tag: 'cifar10', preset: 'cifar' });
+    expect(progress.at(-1)).toBe(statSync(sharedPath('weights/cifar10-resnet-akamaster/resnet20-12fca82f.th')).size);
+    const bytes = new Uint8Array(readFileSync(new URL('../examples/cifar10/cat-0000.jpg', import.meta.url)));
+    expect((await classifyImage(model, bytes, { topK: 1 }))[0].label).toBe('cat');
+    // timm-style: the tag in the name
+    const before = requests.length;
+    const tagged = await createModel('resnet20.cifar10', { pretrained: true, cache, mirror: base, backend: 'reference' });
+    expect(tagged.name).toBe('resnet20');
+    expect(requests.length).toBe(before); // the cache answered
+  });
+
+  it('a tag without pretrained, and pretrained with weights, are refused before any download', async () => {
+    const before = requests.length;
+    await expect(createModel('resnet20.cifar10')).rejects.toThrow(/'cifar10' is a pretrained tag of resnet20; pass \{ pretrained: true \}/);
+    await expect(createModel('resnet20', { pretrained: true, weights: new Uint8Array(8), mirror: base })).rejects.toThrow(/both weights and pretrained/);
+    await expect(createModel('resnet999', { pretrained: true, mirror: base })).rejects.toThrow(/resnet999/);
+    expect(requests.length).toBe(before);
   });
 
   it('a damaged cache file is dropped and downloaded again', async () => {

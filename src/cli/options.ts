@@ -2,10 +2,10 @@
 import type { Backend } from '../backends/backend.js';
 import { BACKEND_NAMES, type BackendChoice } from '../backends/index.js';
 import type { WeightsReport } from '../models/weights.js';
+import { formatNonStrictReport } from '../weights/bind.js';
 import { createModel, type Model } from '../api.js';
 import type { PresetName } from '../image/presets.js';
 import { createDefaultModel, DEFAULT_MODEL } from '../node.js';
-import { loadPretrained, parseModelName } from '../pretrained/index.js';
 import { nodePretrainedDefaults } from '../pretrained/cache-node.js';
 import { CliError, info, readBytes } from './common.js';
 import { Progress } from './progress.js';
@@ -28,12 +28,11 @@ export function softwareAdapterWarning(backend: { name: string; adapter?: string
 }
 
 /** One or two lines saying how a checkpoint was read and bound. */
-export function describeWeights(r: WeightsReport): string {
+export function describeWeights(r: WeightsReport, model?: string): string {
   const where = r.path ? ` at '${r.path}'` : '';
   const lines = [`weights: ${r.format}${where}, keys read as ${r.scheme}`];
-  if (r.missing.length || r.unexpected.length || r.mismatched.length) {
-    lines.push(`  not strict: ${r.missing.length} missing, ${r.unexpected.length} unexpected, ${r.mismatched.length} mis-shaped keys left out`);
-  }
+  const nonStrict = formatNonStrictReport(r, model);
+  if (nonStrict) lines.push(nonStrict);
   for (const n of r.notes) lines.push(`  note: ${n}`);
   return lines.join('\n');
 }
@@ -56,28 +55,9 @@ export const MODEL_OPTIONS = {
   backend: { type: 'string' },
 } as const;
 
-/** The preprocessing of a model opened with --pretrained: the weights' own (torchvision V2 resizes to 232). */
-const pretrainedPresets = new WeakMap<Model, PresetName>();
-
-/** The preset a model's weights were evaluated with: its pretrained entry's, else the architecture's default. */
+/** The preset a model's weights were evaluated with: its pretrained entry's (torchvision V2 resizes to 232), else the architecture's. */
 export function presetOf(model: Model): PresetName {
-  return pretrainedPresets.get(model) ?? model.config.preset;
-}
-
-/** Downloads (or finds in the cache) the weights --pretrained names, with a progress bar on a terminal. */
-async function pretrainedWeights(name: string) {
-  let bar: Progress | undefined;
-  const { bytes, entry } = await loadPretrained(name, {
-    ...nodePretrainedDefaults(),
-    onProgress: ({ loaded, total }) => {
-      if (!total) return;
-      bar ??= new Progress(total, 'bytes');
-      bar.update(loaded);
-    },
-  });
-  bar?.clear();
-  info(`pretrained: ${entry.model}.${entry.tag} from ${entry.url} (${entry.license})`);
-  return { bytes, entry };
+  return model.pretrained?.preset ?? model.config.preset;
 }
 
 /**
@@ -94,9 +74,23 @@ export async function openModel(
   if (values.pretrained) {
     if (values.model === undefined) throw new CliError('--pretrained needs --model (a tag goes in the name: --model resnet50.a1_in1k)', 2);
     if (values.weights !== undefined) throw new CliError('--pretrained and --weights both name weights: give one', 2);
-    const { bytes, entry } = await pretrainedWeights(values.model);
-    model = await createModel(parseModelName(values.model).model, { weights: bytes, weightsName: entry.url, keyScheme: values['key-scheme'], strict, backend, ...extra });
-    pretrainedPresets.set(model, entry.preset);
+    let bar: Progress | undefined;
+    model = await createModel(values.model, {
+      pretrained: true,
+      ...nodePretrainedDefaults(),
+      onProgress: ({ loaded, total }) => {
+        if (!total) return;
+        bar ??= new Progress(total, 'bytes');
+        bar.update(loaded);
+      },
+      keyScheme: values['key-scheme'],
+      strict,
+      backend,
+      ...extra,
+    });
+    bar?.clear();
+    const entry = model.pretrained!;
+    info(`pretrained: ${entry.model}.${entry.tag} from ${entry.url} (${entry.license})`);
   } else if (values.model === undefined && values.weights === undefined) {
     model = await createDefaultModel({ backend, ...extra });
     info(`model: ${DEFAULT_MODEL.description}`);
@@ -116,6 +110,6 @@ export async function openModel(
   const slow = softwareAdapterWarning(model.backend);
   if (slow) info(slow);
   for (const p of model.backendChoice.passedOver) info(`  passed over ${p.name}: ${p.reason}`);
-  if (model.weightsReport) info(describeWeights(model.weightsReport));
+  if (model.weightsReport) info(describeWeights(model.weightsReport, model.name));
   return model;
 }

@@ -1,33 +1,37 @@
 import { getModelConfig } from '../models/config.js';
 import { buildResNet } from '../models/resnet.js';
-import { formatSummary, summarize } from '../models/summary.js';
+import { formatSummary, rowsAtDepth, summarize } from '../models/summary.js';
 import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
 
 export const summaryCommand: Command = {
   name: 'summary',
   summary: 'per-layer shapes, params, MACs and memory of a model (like paddle.summary)',
-  usage: `usage: resnet summary <model> [--input-size S] [--batch N] [--num-classes K] [--json]
+  usage: `usage: resnet summary <model> [--input-size S] [--batch N] [--num-classes K] [--depth D] [--json]
 
 options:
   --input-size S   square input size (default: 224, or 32 for CIFAR models); HxW also accepted
   --batch N        batch size (default 1); MACs and memory are for the whole batch
   --num-classes K  classifier width (default: the model's)
+  --depth D        fold layers deeper than D name levels into their parent (like torchinfo's depth;
+                   layer1 is depth 1, layer1.0 depth 2); default: every layer
   --json           JSON with params, paramsWithBnStats, macs, memory and one row per layer`,
   async run(argv) {
     const { values, positionals } = parse(this, argv, {
       'input-size': { type: 'string' },
       batch: { type: 'string' },
       'num-classes': { type: 'string' },
+      depth: { type: 'string' },
       json: { type: 'boolean' },
     }, true, { '--model': `the model is the first argument: resnet summary ${argv[argv.indexOf('--model') + 1] ?? '<model>'}` });
     if (positionals.length !== 1) throw usageError(this, `expected one model name, got ${positionals.length}`);
     const cfg = getModelConfig(positionals[0]);
     const [h, w] = parseSize(values['input-size'], cfg.defaultInputSize);
     const batch = intOption(values.batch, 'batch') ?? 1;
+    const depth = intOption(values.depth, 'depth');
     const graph = buildResNet(cfg, { numClasses: intOption(values['num-classes'], 'num-classes') });
     const s = summarize(graph, [batch, 3, h, w]);
-    if (values.json) printJson(s);
-    else process.stdout.write(formatSummary(s) + '\n');
+    if (values.json) printJson(depth === undefined ? s : { ...s, rows: rowsAtDepth(s.rows, depth) });
+    else process.stdout.write(formatSummary(s, { depth }) + '\n');
   },
 };
 

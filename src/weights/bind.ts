@@ -41,7 +41,7 @@ export function isIgnoredKey(key: string): boolean {
 }
 
 /** Lists at most `limit` items, then says how many more there are. */
-function listSome(items: string[], limit = 20): string {
+function listSome(items: readonly string[], limit = 20): string {
   const shown = items.slice(0, limit).map((s) => `  ${s}`);
   if (items.length > limit) shown.push(`  ... and ${items.length - limit} more`);
   return shown.join('\n');
@@ -52,7 +52,16 @@ function listSome(items: string[], limit = 20): string {
  * were seeded instead (missing or mis-shaped) and which checkpoint tensors went unused. Empty
  * when every expected key was bound and nothing was left over.
  */
-export function formatNonStrictReport(report: BindReport & { readonly bound: number; readonly seeded: readonly string[] }, model?: string): string {
+export function formatNonStrictReport(
+  report: {
+    readonly missing: readonly string[];
+    readonly unexpected: readonly string[];
+    readonly mismatched: readonly { key: string; expected: number[]; found: number[]; dtype?: DType }[];
+    readonly bound: number;
+    readonly seeded: readonly string[];
+  },
+  model?: string,
+): string {
   if (!report.seeded.length && !report.unexpected.length) return '';
   const expected = report.bound + report.seeded.length;
   const parts = [
