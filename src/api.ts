@@ -45,6 +45,51 @@ export function listModels(): ModelInfo[] {
   });
 }
 
+/**
+ * Where weights come from: bytes, tensors by key, or something that gives bytes: a `Response`, a
+ * `Blob` (a browser `File`), an `http(s)://` URL (fetched because you named it), or a file path
+ * (Node, Bun and Deno; read with the runtime's file API).
+ */
+export type WeightsSource =
+  | Uint8Array
+  | ArrayBuffer
+  | ReadonlyMap<string, TensorLike>
+  | string
+  | { arrayBuffer(): Promise<ArrayBuffer>; readonly ok?: boolean; readonly status?: number; readonly url?: string };
+
+/** Resolves a WeightsSource to bytes (or the tensor map), with its name for messages. */
+async function weightsBytes(source: WeightsSource, name: string | undefined): Promise<{ weights: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>; name?: string }> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer || source instanceof Map) return { weights: source, name };
+  if (typeof source === 'string') {
+    if (/^https?:\/\//i.test(source)) {
+      let response: Awaited<ReturnType<typeof fetch>>;
+      try {
+        response = await fetch(source);
+      } catch (e) {
+        throw new Error(`weights: could not fetch ${source}: ${(e as Error).message}`, { cause: e });
+      }
+      return weightsBytes(response, name ?? source);
+    }
+    const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+    if (!proc?.versions?.node) throw new TypeError(`weights: '${source}' is a file path, but this runtime has no file system API; pass the file's bytes`);
+    // Through a variable, so that bundlers for browsers and workers leave node:fs out.
+    const fsModule = 'node:fs/promises';
+    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as { readFile(path: string): Promise<Uint8Array> };
+    try {
+      return { weights: new Uint8Array(await readFile(source)), name: name ?? source };
+    } catch (e) {
+      throw new Error(`weights: cannot read the file '${source}': ${(e as Error).message}`, { cause: e });
+    }
+  }
+  if (source && typeof (source as { arrayBuffer?: unknown }).arrayBuffer === 'function') {
+    const r = source as { arrayBuffer(): Promise<ArrayBuffer>; ok?: boolean; status?: number; url?: string };
+    if (r.ok === false) throw new Error(`weights: ${r.url || 'the response'} answered HTTP ${r.status}; expected 200 with a checkpoint`);
+    return { weights: new Uint8Array(await r.arrayBuffer()), name: name ?? (r.url || undefined) };
+  }
+  const found = source === null ? 'null' : typeof source === 'object' ? (source as object).constructor?.name ?? 'object' : typeof source;
+  throw new TypeError(`weights: expected bytes (Uint8Array, ArrayBuffer), a Map of tensors, a Response, a Blob, a URL or a file path; got ${found}`);
+}
+
 export interface CreateModelOptions extends BuildOptions {
   /**
    * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key.
@@ -52,7 +97,7 @@ export interface CreateModelOptions extends BuildOptions {
    * The model keeps views into the bytes given where it can (safetensors F32 tensors, read without
    * a copy) and the tensors of a map as they are: do not modify either while the model is in use.
    */
-  readonly weights?: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>;
+  readonly weights?: WeightsSource;
   /** The weights' file name, used in error messages. */
   readonly weightsName?: string;
   /** Seed of the generated weights when none are given (default 0). */
@@ -267,6 +312,11 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
   } else if (tag !== undefined && !MODELS.some((m) => m.name === name)) {
     throw new TypeError(`createModel('${name}'): '${tag}' is a pretrained tag of ${arch}; pass { pretrained: true } to download those weights, or use '${arch}'`);
   }
+  if (options.weights !== undefined) {
+    getModelConfig(entry ? arch : name); // an unknown model is named before anything is fetched or read
+    const got = await weightsBytes(options.weights, options.weightsName);
+    options = { ...options, weights: got.weights, weightsName: got.name };
+  }
   const t0 = performance.now();
   const config = getModelConfig(entry ? arch : name);
   const graph = buildResNet(config, options);
@@ -286,7 +336,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
     let bound: Map<string, Tensor>;
-    ({ weights: bound, report, timings } = loadWeights(expected, options.weights, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread }));
+    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread }));
     ({ read, bind } = timings);
     weights = bound;
     if (!strict && bound.size < expected.length) {

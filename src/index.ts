@@ -2,7 +2,7 @@
  * resnet-ts: the browser/worker-safe entry point. Nothing here imports Node built-ins; Node-only
  * helpers (image file decoding, the CLI) live under `resnet-ts/node` and `src/cli/`.
  */
-export { createModel, listModels, Model, ModelDisposedError, type CreateModelOptions, type ModelInfo, type ModelTimings } from './api.js';
+export { createModel, listModels, Model, ModelDisposedError, type CreateModelOptions, type ModelInfo, type ModelTimings, type WeightsSource } from './api.js';
 export { classify, classifyBatch, classifyImage, topKSoftmax, ClassifyError, type ClassifyOptions, type Classification } from './classify.js';
 export { Tensor, sizeOf, type TensorLike } from './tensor.js';
 export { MODELS, getModelConfig, UnknownModelError, type ModelConfig, type ModelName } from './models/config.js';

@@ -294,3 +294,15 @@ describe('--non-strict and summary --depth', () => {
     expect(resnet(['summary', 'resnet20', '--depth', '0']).code).toBe(2);
   });
 });
+
+describe('classify --input-size', () => {
+  it("runs the network at the given side (the resize keeps the preset's ratio); a preset without resizing refuses another size", () => {
+    const r = resnet(['classify', CAT, '--model', 'resnet18', '--input-size', '64', '--top', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).results[0].top).toHaveLength(2);
+    const cifar = resnet(['classify', CAT, '--input-size', '40', '--json']);
+    expect(cifar.code).toBe(1);
+    expect(JSON.parse(cifar.stdout).failures[0].error).toMatch(/takes 32x32 images as they are/);
+    expect(resnet(['classify', CAT, '--input-size', '0']).code).toBe(2);
+  });
+});

@@ -33,6 +33,8 @@ options:
 ${MODEL_HELP}
   --preset <p>        torchvision, torchvision-v2, timm, timm-rsb, paddleclas, cifar
                       (default: the model's: CIFAR models cifar, Paddle names paddleclas, else torchvision/timm)
+  --input-size S      the network's input side (default: the preset's crop, or the pretrained weights'
+                      test size); the resize before the crop keeps the preset's ratio (timm test-time size)
   --top k             classes per image (default 5, at most the number of classes)
 ${BACKEND_HELP}
   --json              at the end, print one object: { model, preset, results: [{ image, top: [{ index, label,
@@ -41,7 +43,8 @@ ${BACKEND_HELP}
 
 Progress goes to stderr when it is a terminal.`,
   async run(argv) {
-    const { values, positionals } = parse(this, argv, { ...MODEL_OPTIONS, preset: { type: 'string' }, top: { type: 'string' }, json: { type: 'boolean' }, jsonl: { type: 'boolean' } }, true);
+    const { values, positionals } = parse(this, argv, { ...MODEL_OPTIONS, preset: { type: 'string' }, top: { type: 'string' }, 'input-size': { type: 'string' }, json: { type: 'boolean' }, jsonl: { type: 'boolean' } }, true);
+    const inputSize = intOption(values['input-size'], 'input-size');
     if (values.json && values.jsonl) throw usageError(this, '--json and --jsonl exclude each other: --json prints one object at the end, --jsonl one line per image');
     // Everything the flags and paths can get wrong is checked before the weights load.
     const requestedTop = intOption(values.top, 'top');
@@ -63,7 +66,7 @@ Progress goes to stderr when it is a terminal.`,
     for (const [n, image] of images.entries()) {
       let input;
       try {
-        input = await loadBatch([image], preset);
+        input = await loadBatch([image], preset, inputSize ?? model.pretrained?.inputSize);
       } catch (e) {
         const failure = { image, error: (e as Error).message };
         failures.push(failure);

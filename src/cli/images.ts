@@ -82,11 +82,12 @@ function glob(pattern: string): string[] {
 }
 
 /** Decodes and preprocesses image files into one NCHW batch. */
-export async function loadBatch(paths: readonly string[], preset: PresetName): Promise<Tensor> {
+/** Decodes and preprocesses files into one batch; `size` overrides the preset's crop (the resize keeps its ratio). */
+export async function loadBatch(paths: readonly string[], preset: PresetName, size?: number): Promise<Tensor> {
   const images = [];
   for (const p of paths) {
     const img = await decodeImage(readBytes(p, 'image'), { name: p });
     images.push({ width: img.width, height: img.height, data: img.data, channels: img.channels });
   }
-  return preprocessBatch(images, preset);
+  return preprocessBatch(images, preset, size === undefined ? {} : { size });
 }
