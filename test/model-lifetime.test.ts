@@ -3,15 +3,11 @@
  * union type that still takes any string. The type checks run tsc as a consumer of the published
  * declarations (dist/, built by `pretest`), without skipLibCheck, as test/types.test.ts does.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createModel, Model, ModelDisposedError } from '../src/api.js';
 import { MODELS, UnknownModelError, type ModelName } from '../src/models/config.js';
 import { Tensor } from '../src/tensor.js';
+import { typeCheckConsumer } from './helpers/typecheck.js';
 
 const x = new Tensor(new Float32Array(3 * 32 * 32).fill(0.5), [1, 3, 32, 32]);
 
@@ -49,30 +45,8 @@ describe('model lifetime', () => {
   });
 });
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function typeCheck(lib: string[], types: string[], source: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'resnet-ts-lifetime-'));
-  dirs.push(dir);
-  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/resnet-ts'));
-  symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
-  symlinkSync(join(ROOT, 'node_modules/undici-types'), join(dir, 'node_modules/undici-types'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
-  writeFileSync(join(dir, 'app.ts'), source);
-  const compilerOptions = { target: 'ES2022', module: 'esnext', moduleResolution: 'bundler', strict: true, noEmit: true, skipLibCheck: false, lib, types };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['app.ts'] }));
-  try {
-    execFileSync(process.execPath, [TSC, '-p', dir], { encoding: 'utf8', stdio: 'pipe' });
-    return '';
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || String(e);
-  }
-}
+const typeCheck = (lib: string[], types: string[], source: string): string =>
+  typeCheckConsumer({ 'app.ts': source }, { module: 'esnext', moduleResolution: 'bundler', lib, types });
 
 const NAMES = `
 import { createModel, type ModelName } from 'resnet-ts';

@@ -6,15 +6,9 @@
  * this repo's root; dist/ is built by `pretest`). A `@ts-expect-error` line proves the types are
  * real: if they were `any`, the unused directive would be the error.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { typeCheckConsumer } from './helpers/typecheck.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 
 const CORE = `
 import { createModel, decodeImage, preprocess, CIFAR10_LABELS, initWasm, type Tensor } from 'resnet-ts';
@@ -62,28 +56,7 @@ const CONSUMERS: Consumer[] = [
   },
 ];
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function typeCheck(c: Consumer): string {
-  const dir = mkdtempSync(join(tmpdir(), 'resnet-ts-types-'));
-  dirs.push(dir);
-  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/resnet-ts'));
-  symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'));
-  symlinkSync(join(ROOT, 'node_modules/undici-types'), join(dir, 'node_modules/undici-types'));
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', type: 'module', private: true }));
-  for (const [file, text] of Object.entries(c.files)) writeFileSync(join(dir, file), text);
-  const compilerOptions = { target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, ...c.compilerOptions };
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: Object.keys(c.files) }));
-  try {
-    execFileSync(process.execPath, [TSC, '-p', dir], { encoding: 'utf8', stdio: 'pipe' });
-    return '';
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string };
-    return `${err.stdout ?? ''}${err.stderr ?? ''}`.trim() || String(e);
-  }
-}
+const typeCheck = (c: Consumer): string => typeCheckConsumer(c.files, c.compilerOptions);
 
 describe('published types, checked as a consumer without skipLibCheck', () => {
   for (const c of CONSUMERS) {
