@@ -2,6 +2,7 @@
  * The library API that the CLI is built on and that browsers, workers, Deno and Bun import:
  * `listModels()`, `createModel(name, options)`, `model.forward(input)`, `model.summary()`.
  */
+import { importOptional, nodeProcess } from './runtime.js';
 import { loadPretrained, parseModelName, type PretrainedEntry, type ProgressCallback, type WeightsCache } from './pretrained/index.js';
 import type { Backend, BackendName, Executable } from './backends/backend.js';
 import { selectBackend, type BackendChoice } from './backends/index.js';
@@ -70,11 +71,8 @@ async function weightsBytes(source: WeightsSource, name: string | undefined): Pr
       }
       return weightsBytes(response, name ?? source);
     }
-    const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-    if (!proc?.versions?.node) throw new TypeError(`weights: '${source}' is a file path, but this runtime has no file system API; pass the file's bytes`);
-    // Through a variable, so that bundlers for browsers and workers leave node:fs out.
-    const fsModule = 'node:fs/promises';
-    const { readFile } = (await import(/* @vite-ignore */ fsModule)) as { readFile(path: string): Promise<Uint8Array> };
+    if (!nodeProcess()) throw new TypeError(`weights: '${source}' is a file path, but this runtime has no file system API; pass the file's bytes`);
+    const { readFile } = (await importOptional('node:fs/promises')) as { readFile(path: string): Promise<Uint8Array> };
     try {
       return { weights: new Uint8Array(await readFile(source)), name: name ?? source };
     } catch (e) {
@@ -216,12 +214,19 @@ export class Model {
     if (this.disposed) throw new ModelDisposedError(this.name, 'forward');
     const x = checkInput(this.graph, input);
     if (this.executable) return this.executable.run(x);
+    const exe = await this.compile();
+    const t1 = performance.now();
+    const outputs = await exe.run(x);
+    this.stageTimes = { ...this.stageTimes, firstRun: performance.now() - t1 };
+    return outputs;
+  }
+
+  /** Compiles on the backend, recording the compile's time and its stages in `timings`. */
+  private async compile(): Promise<Executable> {
     const t0 = performance.now();
     this.executable = await this.backend.compile(this.graph, this.weights);
-    const t1 = performance.now();
-    const outputs = await this.executable.run(x);
-    this.stageTimes = { ...this.stageTimes, compile: t1 - t0, compileStages: this.executable.timings, firstRun: performance.now() - t1 };
-    return outputs;
+    this.stageTimes = { ...this.stageTimes, compile: performance.now() - t0, compileStages: this.executable.timings };
+    return this.executable;
   }
 
   /**
@@ -231,12 +236,7 @@ export class Model {
    */
   async settle(): Promise<void> {
     if (this.disposed) throw new ModelDisposedError(this.name, 'settle');
-    if (!this.executable) {
-      const t0 = performance.now();
-      this.executable = await this.backend.compile(this.graph, this.weights);
-      this.stageTimes = { ...this.stageTimes, compile: performance.now() - t0, compileStages: this.executable.timings };
-    }
-    this.executable.settle?.();
+    (this.executable ?? (await this.compile())).settle?.();
   }
 
   /** paddle.summary-style table data, for an input of [batch, 3, size, size]. */
@@ -297,10 +297,15 @@ function headParams(config: ModelConfig, options: BuildOptions, reads: readonly 
 /** Builds a zoo model, binds its weights and prepares a backend. */
 export async function createModel(name: ModelName | (string & {}), options: CreateModelOptions = {}): Promise<Model> {
   const { model: arch, tag } = parseModelName(name);
+  const pretrained = options.pretrained !== undefined && options.pretrained !== false;
+  if (!pretrained && tag !== undefined && !MODELS.some((m) => m.name === name)) {
+    throw new TypeError(`createModel('${name}'): '${tag}' is a pretrained tag of ${arch}; pass { pretrained: true } to download those weights, or use '${arch}'`);
+  }
+  // An unknown model is named before anything is downloaded, fetched or read.
+  const config = getModelConfig(pretrained ? arch : name);
   let entry: PretrainedEntry | undefined;
-  if (options.pretrained !== undefined && options.pretrained !== false) {
+  if (pretrained) {
     if (options.weights !== undefined) throw new TypeError(`createModel('${name}'): both weights and pretrained name weights; give one`);
-    getModelConfig(arch); // an unknown architecture is named before anything downloads
     const got = await loadPretrained(name, {
       tag: typeof options.pretrained === 'string' ? options.pretrained : undefined,
       onProgress: options.onProgress,
@@ -309,16 +314,12 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     });
     entry = got.entry;
     options = { ...options, weights: got.bytes, weightsName: options.weightsName ?? got.entry.url };
-  } else if (tag !== undefined && !MODELS.some((m) => m.name === name)) {
-    throw new TypeError(`createModel('${name}'): '${tag}' is a pretrained tag of ${arch}; pass { pretrained: true } to download those weights, or use '${arch}'`);
   }
   if (options.weights !== undefined) {
-    getModelConfig(entry ? arch : name); // an unknown model is named before anything is fetched or read
     const got = await weightsBytes(options.weights, options.weightsName);
     options = { ...options, weights: got.weights, weightsName: got.name };
   }
   const t0 = performance.now();
-  const config = getModelConfig(entry ? arch : name);
   const graph = buildResNet(config, options);
   const t1 = performance.now();
   let weights: ReadonlyMap<string, Tensor>;

@@ -67,17 +67,20 @@ function resolve(model: Model, opts: ClassifyOptions): { topK: number; labelOf: 
   return { topK, labelOf: (i) => labels?.[i] ?? `class ${i}` };
 }
 
+/** Indices of the k largest values, largest first (ties: lower index first). */
+export function topIndices(values: ArrayLike<number>, k: number): number[] {
+  return Array.from({ length: values.length }, (_, i) => i)
+    .sort((a, b) => values[b] - values[a] || a - b)
+    .slice(0, k);
+}
+
 /** Softmax of one row of logits (in float64, max subtracted), then the `topK` best; ties keep index order. */
 export function topKSoftmax(logits: ArrayLike<number>, topK: number, labelOf: (i: number) => string = (i) => `class ${i}`): Classification[] {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
   const exps = Array.from(logits, (v) => Math.exp(v - max));
   const sum = exps.reduce((a, b) => a + b, 0);
-  return exps
-    .map((e, index) => ({ index, score: e / sum }))
-    .sort((a, b) => b.score - a.score || a.index - b.index)
-    .slice(0, topK)
-    .map(({ index, score }) => ({ label: labelOf(index), index, score }));
+  return topIndices(exps, topK).map((index) => ({ label: labelOf(index), index, score: exps[index] / sum }));
 }
 
 /** Rows of [N, classes] logits -> one top-k list per row. */

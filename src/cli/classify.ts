@@ -1,12 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { topKSoftmax } from '../classify.js';
 import { labelsFor } from '../labels.js';
 import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
 import { checkPreset, expandImageArgs, loadBatch } from './images.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
-import { softmaxRows, topK } from './topk.js';
 
 /** The CIFAR-10 test JPEGs shipped in examples/ (see examples/cifar10/SOURCE.md). */
 function exampleImages(): string[] {
@@ -75,8 +75,8 @@ Progress goes to stderr when it is a terminal.`,
         progress?.update(n + 1);
         continue;
       }
-      const probs = softmaxRows(await model.forward(input));
-      const top = topK(probs, k).map((index) => ({ index, label: labels?.[index] ?? `class ${index}`, probability: probs[index] }));
+      const logits = (await model.forward(input)).data;
+      const top = topKSoftmax(logits, k, (i) => labels?.[i] ?? `class ${i}`).map(({ index, label, score }) => ({ index, label, probability: score }));
       const result = { image, top };
       progress?.clear();
       if (values.json) results.push(result);

@@ -7,7 +7,7 @@ import { CliError, intOption, parse, printJson, usageError, type Command } from 
 import { checkPreset, IMAGE_FILE, loadBatch } from './images.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
-import { topK } from './topk.js';
+import { topIndices } from '../classify.js';
 
 /** ImageFolder layout: one subfolder per class (sorted), and the images in each. */
 export function listImageFolder(root: string): { classes: string[]; items: { path: string; label: number }[] } {
@@ -116,7 +116,7 @@ ${BACKEND_HELP}
       const chunk = items.slice(i, i + batchSize);
       const logits = await model.forward(await loadBatch(chunk.map((c) => c.path), preset));
       chunk.forEach((it, r) => {
-        const ranked = topK(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
+        const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
         const truth = indices[it.label];
         // A model with more classes than folders (ImageNet on a subset) may predict outside them.
         const predicted = folderOf.get(ranked[0]);

@@ -115,14 +115,12 @@ class WasmGraphExecutable implements WasmExecutable {
   private k: KernelExports | undefined;
   private readonly consts = new Map<string, NodeConsts>();
   private readonly plans = new Map<string, Plan>();
-  /** First byte after the packed weights: where a plan made before any lazy set starts. */
-  private readonly weightsEnd: number;
-  /** Where the next plan starts: past the last lazy Winograd set, if any. */
+  /** Where the next plan starts: past the packed weights and the last lazy Winograd set, if any. */
   private constEnd: number;
   /** The end of everything placed so far (packed weights, plans, lazy sets). */
   private highWater: number;
   /** Convs whose Winograd sets are still to be made, in graph order. */
-  private readonly pending: string[] = [];
+  private readonly pending: FusedConv[] = [];
   private runs = 0;
 
   constructor(
@@ -148,7 +146,7 @@ class WasmGraphExecutable implements WasmExecutable {
       if (n.op === 'conv') {
         const target = convMethod(n, winograd !== 'never');
         const method = winograd === 'lazy' && isWinograd(target) ? convMethod(n, false) : target;
-        if (method !== target) this.pending.push(n.name);
+        if (method !== target) this.pending.push(n);
         this.consts.set(n.name, { method, pending: method !== target ? target : undefined, packed: take(convPackedFloats(n, method)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
         this.consts.set(n.name, { packed: take(packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1)) });
@@ -156,7 +154,7 @@ class WasmGraphExecutable implements WasmExecutable {
         this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
       }
     }
-    this.weightsEnd = this.constEnd = this.highWater = top;
+    this.constEnd = this.highWater = top;
     this.weightBytes = top - weightsStart;
     // Each raw weight is copied past the packed ones (where activations go later) with its
     // per-channel scale and bias, then packed from there by a wasm kernel (assembly/pack.ts).
@@ -207,9 +205,8 @@ class WasmGraphExecutable implements WasmExecutable {
   private makeWinogradSets(budgetMs: number): void {
     const start = performance.now();
     while (this.pending.length > 0) {
-      const name = this.pending[0];
-      const n = this.fused.nodes.find((m): m is FusedConv => m.op === 'conv' && m.name === name)!;
-      const c = this.consts.get(name)!;
+      const n = this.pending[0];
+      const c = this.consts.get(n.name)!;
       const at = alignUp(this.highWater);
       const bytes = convPackedFloats(n, c.pending) * 4;
       const raw = alignUp(at + bytes);
@@ -322,10 +319,7 @@ class WasmGraphExecutable implements WasmExecutable {
   memoryBytes(inputShape: readonly number[]): { weights: number; activations: number; peak: number } {
     const plan = this.plan(inputShape);
     // Peak once every lazy set is made: the sets' bytes are not yet in weightBytes.
-    const lazy = this.pending.reduce((sum, name) => {
-      const n = this.fused.nodes.find((m): m is FusedConv => m.op === 'conv' && m.name === name)!;
-      return sum + convPackedFloats(n, this.consts.get(name)!.pending) * 4;
-    }, 0);
+    const lazy = this.pending.reduce((sum, n) => sum + convPackedFloats(n, this.consts.get(n.name)!.pending) * 4, 0);
     return { weights: this.weightBytes + lazy, activations: plan.bytes, peak: Math.max(this.highWater, this.constEnd + plan.bytes) + lazy + SLACK };
   }
 

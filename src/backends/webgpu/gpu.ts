@@ -7,6 +7,7 @@
  * Vulkan driver is visible. If none is found and `VK_ICD_FILENAMES` is unset, we retry once with
  * the SwiftShader driver that Debian/Ubuntu's `chromium` package ships, when that file exists.
  */
+import { importOptional, nodeProcess, type NodeProcess } from '../../runtime.js';
 
 /** Vulkan ICD manifests of software drivers tried, in order, when no adapter is found. */
 export const SOFTWARE_VULKAN_ICDS = ['/usr/lib/chromium/vk_swiftshader_icd.json', '/usr/lib/chromium-browser/vk_swiftshader_icd.json'];
@@ -22,23 +23,6 @@ interface DawnModule {
   create(options: string[]): GPU;
   globals: Record<string, unknown>;
 }
-
-interface NodeProcess {
-  versions?: { node?: string };
-  platform?: string;
-  env: Record<string, string | undefined>;
-}
-
-const nodeProcess = (): NodeProcess | undefined => {
-  const p = (globalThis as { process?: NodeProcess }).process;
-  return p?.versions?.node ? p : undefined;
-};
-
-/**
- * Dynamic import through a variable so that bundlers for the browser leave it alone: the `webgpu`
- * package and `node:fs` are never part of a browser build.
- */
-const importOptional = (specifier: string): Promise<unknown> => import(/* @vite-ignore */ specifier);
 
 let probed: Promise<GpuProbe> | undefined;
 
@@ -71,20 +55,17 @@ async function probe(): Promise<GpuProbe> {
         : `Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded: ${why}`,
     };
   }
-  // On Linux with no Vulkan driver installed at all, go to the software driver at once: Dawn's first
-  // instance would only print the Vulkan loader's 'incompatible driver' warnings to stderr.
-  if (await noVulkanDrivers(proc)) {
-    const icd = await softwareIcd(proc);
-    if (icd) proc.env.VK_ICD_FILENAMES = icd;
-  }
+  // The software driver to fall back to, found only when no driver variable is set. With no Vulkan
+  // driver installed at all it is used from the start: Dawn's first instance would only print the
+  // Vulkan loader's 'incompatible driver' warnings to stderr.
+  const icd = await softwareIcd(proc);
+  const softwareFirst = icd !== undefined && (await noVulkanDrivers());
+  // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates its instance, so a new instance sees it.
+  if (softwareFirst) proc.env.VK_ICD_FILENAMES = icd;
   let gpu = dawn.create([]);
   let adapter = await requestAdapter(gpu);
-  if (adapter) {
-    const via = proc.env.VK_ICD_FILENAMES && SOFTWARE_VULKAN_ICDS.includes(proc.env.VK_ICD_FILENAMES) ? ` on the software Vulkan driver ${proc.env.VK_ICD_FILENAMES}` : '';
-    return { gpu, adapter, reason: `the 'webgpu' package (Dawn)${via}` };
-  }
+  if (adapter) return { gpu, adapter, reason: `the 'webgpu' package (Dawn)${softwareFirst ? ` on the software Vulkan driver ${icd}` : ''}` };
 
-  const icd = await softwareIcd(proc);
   if (!icd) {
     return {
       reason:
@@ -93,10 +74,11 @@ async function probe(): Promise<GpuProbe> {
         'on Debian/Ubuntu install chromium and libvulkan1 for SwiftShader, see scripts/ci-webgpu-setup.sh)',
     };
   }
-  // The Vulkan loader reads VK_ICD_FILENAMES when Dawn creates its instance, so a new instance sees it.
-  proc.env.VK_ICD_FILENAMES = icd;
-  gpu = dawn.create([]);
-  adapter = await requestAdapter(gpu);
+  if (!softwareFirst) {
+    proc.env.VK_ICD_FILENAMES = icd;
+    gpu = dawn.create([]);
+    adapter = await requestAdapter(gpu);
+  }
   if (adapter) return { gpu, adapter, reason: `the 'webgpu' package (Dawn) on the software Vulkan driver ${icd}` };
   return { reason: `the 'webgpu' package (Dawn) found no adapter, not even with VK_ICD_FILENAMES=${icd} (is libvulkan1 installed?)` };
 }
@@ -112,9 +94,8 @@ async function requestAdapter(gpu: GPU): Promise<GPUAdapter | undefined> {
 /** Where the Vulkan loader looks for driver manifests when no variable names one. */
 const VULKAN_ICD_DIRS = ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
 
-/** Linux with no driver variable set and no driver manifest in the loader's folders: no hardware Vulkan. */
-async function noVulkanDrivers(proc: NodeProcess): Promise<boolean> {
-  if (proc.platform !== 'linux' || proc.env.VK_ICD_FILENAMES || proc.env.VK_DRIVER_FILES) return false;
+/** No driver manifest in the Vulkan loader's folders (Linux): no hardware Vulkan driver is installed. */
+async function noVulkanDrivers(): Promise<boolean> {
   const fs = (await importOptional('node:fs')) as { readdirSync(path: string): string[] };
   return VULKAN_ICD_DIRS.every((dir) => {
     try {
