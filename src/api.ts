@@ -4,7 +4,7 @@
  */
 import { importOptional, nodeProcess } from './runtime.js';
 import { loadPretrained, parseModelName, type PretrainedEntry, type ProgressCallback, type WeightsCache } from './pretrained/index.js';
-import type { Backend, BackendName, Executable } from './backends/backend.js';
+import type { Backend, BackendName, Executable, ForwardProfile } from './backends/backend.js';
 import { selectBackend, type BackendChoice } from './backends/index.js';
 import type { Graph } from './graph.js';
 import { graphParams, inferShapes } from './graph.js';
@@ -237,6 +237,18 @@ export class Model {
   async settle(): Promise<void> {
     if (this.disposed) throw new ModelDisposedError(this.name, 'settle');
     (this.executable ?? (await this.compile())).settle?.();
+  }
+
+  /**
+   * One forward with each of the backend's nodes timed (`resnet bench --layers`); compiles first if
+   * no forward has run. Only the wasm backend times its nodes; settle() first to time the final kernels.
+   */
+  async profile(input: TensorLike): Promise<ForwardProfile> {
+    if (this.disposed) throw new ModelDisposedError(this.name, 'profile');
+    const x = checkInput(this.graph, input);
+    const exe = this.executable ?? (await this.compile());
+    if (!exe.profile) throw new Error(`profile: the ${this.backend.name} backend does not time its layers; expected the wasm backend`);
+    return exe.profile(x);
   }
 
   /** paddle.summary-style table data, for an input of [batch, 3, size, size]. */

@@ -14,7 +14,7 @@ export type { WeightsReport } from './models/weights.js';
 export { readNpy, writeNpy, NpyError } from './npy.js';
 export type { Graph, GraphNode } from './graph.js';
 export { graphParams, inferShapes } from './graph.js';
-export type { Backend, BackendName, Executable } from './backends/backend.js';
+export type { Backend, BackendName, Executable, ForwardProfile, NodeTiming } from './backends/backend.js';
 export { selectBackend, DEFAULT_BACKEND, type BackendChoice } from './backends/index.js';
 export * as shape from './shape.js';
 export * as referenceOps from './backends/reference/index.js';

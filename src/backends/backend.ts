@@ -28,6 +28,32 @@ export interface Executable {
    * (wasm: `kernels` (compiling and instantiating the module), `fuse`, `pack`).
    */
   readonly timings?: Readonly<Record<string, number>>;
+  /**
+   * Runs the graph once like `run`, timing each of the backend's nodes (a conv with the BN, add and
+   * ReLU fused into it is one node), for benchmarks; when the backend can time them (wasm).
+   */
+  profile?(input: Tensor): Promise<ForwardProfile>;
+}
+
+/** One node of a profiled forward. */
+export interface NodeTiming {
+  /** The module path of the node's first op (a fused conv: the conv's, e.g. `layer1.0.conv2`). */
+  readonly name: string;
+  readonly op: string;
+  /** The kernel that ran it (wasm convs: gemm, winograd, winograd-s2, grouped, stem; else the op). */
+  readonly kernel: string;
+  /** NCHW (or [N, features]) shape of the node's output. */
+  readonly outputShape: readonly number[];
+  /** Wall-clock ms (performance.now) of this node in this forward. */
+  readonly ms: number;
+}
+
+/** A forward timed node by node: `totalMs` is the whole call, so it also counts what no node does (layout transposes, copying outputs out). */
+export interface ForwardProfile {
+  readonly nodes: readonly NodeTiming[];
+  readonly totalMs: number;
+  /** Bytes of memory the backend held during the forward (wasm: its linear memory). */
+  readonly memoryBytes?: number;
 }
 
 export interface Backend {

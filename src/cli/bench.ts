@@ -1,51 +1,45 @@
-import { createModel, type ModelTimings } from '../api.js';
-import { mulberry32 } from '../models/init.js';
-import { Tensor } from '../tensor.js';
-import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CliError, info, intOption, parse, printJson, usageError, writeAtomic, type Command } from './common.js';
 import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
+import { Progress } from './progress.js';
 import { parseSize } from './summary.js';
-
-/** Median and 90th percentile of a sample (nearest-rank). */
-export function percentiles(samples: number[]): { median: number; p90: number } {
-  const s = [...samples].sort((a, b) => a - b);
-  const rank = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(p * s.length) - 1))];
-  return { median: s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2, p90: rank(0.9) };
-}
-
-/** The cold start section: createModel's stages, the first forward's, and the total over the warm median. */
-function formatColdStart(c: ModelTimings & { createMs: number; firstForwardMs: number; totalMs: number; totalOverWarm: number }): string {
-  const ms = (x: number | undefined) => `${(x ?? 0).toFixed(1)} ms`;
-  const stages = Object.entries(c.compileStages ?? {}).map(([name, t]) => `${name} ${ms(t)}`).join(', ');
-  return [
-    'cold start (this process, module already imported):',
-    `  createModel ${ms(c.createMs)}: build ${ms(c.build)}, read ${ms(c.read)}, bind ${ms(c.bind)}, backend ${ms(c.backend)}`,
-    `  first forward ${ms(c.firstForwardMs)}: compile ${ms(c.compile)}${stages ? ` (${stages})` : ''}, first run ${ms(c.firstRun)}`,
-    `  to first logits ${ms(c.totalMs)} = ${c.totalOverWarm.toFixed(2)}x the warm median`,
-  ].join('\n');
-}
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'time whole-model inference: median and p90 ms, images/s, effective GFLOP/s',
-  usage: `usage: resnet bench --model <m> [--backend b] [--batch N] [--threads T] [--runs R] [--input-size S] [--json]
+  summary: 'microbenchmarks: p50/p90/p99 ms, images/s, cold start, memory; --layers: per-layer table and SVG chart',
+  usage: `usage: resnet bench --model <m> [--backend b] [--batch N] [--runs R] [--warmup W] [--input-size S]
+                    [--layers] [--svg out.svg] [--json | --md]
 
-Times model.forward on a seeded random input with seeded random weights, after warm-up runs.
-GFLOP/s counts 2 FLOPs per conv/fc multiply-accumulate (the summary's MACs) over the median time.
-The cold start section gives model.timings: each stage from createModel to the first logits in this
-process (the module already imported; seeded weights, so no checkpoint is read), and the first
-forward over the warm median. For fresh processes with a checkpoint, side by side with
-onnxruntime-web, see 'node bench/cold.mjs'. For the per-layer kernel tables and the peers side by
-side, see 'npm run bench'.
+Times model.forward (tinybench) on a seeded random input with seeded random weights, after the
+first forward and warm-up runs: wall-clock p50 (median) / p90 / p99 ms, this process's CPU time,
+images/s at batch N, effective GFLOP/s (2 FLOPs per conv/fc multiply-accumulate over the median).
+Cold start: model.timings, each stage from createModel to the first logits in this process (the
+module already imported; seeded weights, so no checkpoint is read). Memory: the backend's planned
+peak (weights + activations), the wasm memory and this process's peak RSS.
+
+--layers (wasm backend) adds the per-layer table: R instrumented forwards of the whole model, each
+of the backend's nodes timed (a conv with its BN, residual add and ReLU fused in is one row: its
+module path, output shape, MACs, the kernel that ran it (gemm, winograd, winograd-s2, grouped, stem),
+mean ms, GFLOP/s and % of the wasm f32x4 peak probed in the same run). The rows plus "other"
+(layout transposes, copies) add up to the mean instrumented forward.
+
+For peers side by side (onnxruntime, tfjs) and per-conv tables of a source checkout, see the
+repository's 'npm run bench' (bench/README.md); for fresh-process cold starts, 'node bench/cold.mjs'.
 
 options:
   --model <m>        model name
 ${BACKEND_HELP}
   --batch N          images per forward (default 1)
   --threads T        worker threads (only 1 in this version)
-  --runs R           timed runs (default 10)
+  --runs R           timed runs, and instrumented runs with --layers (default 10)
   --warmup W         untimed runs first (default 2)
   --input-size S     square input size or HxW (default: the model's)
-  --json             print one JSON object on one line`,
+  --layers           the per-layer table (wasm backend only)
+  --svg <file>       write the per-layer time as a horizontal bar chart (SVG); implies --layers
+  --json             print one JSON object on one line (with --layers: layers.rows, totalMs, otherMs)
+  --md               print the report as markdown
+A progress bar goes to stderr on a terminal only.`,
   async run(argv) {
     const { values } = parse(this, argv, {
       model: { type: 'string' },
@@ -55,61 +49,68 @@ ${BACKEND_HELP}
       runs: { type: 'string' },
       warmup: { type: 'string' },
       'input-size': { type: 'string' },
+      layers: { type: 'boolean' },
+      svg: { type: 'string' },
       json: { type: 'boolean' },
+      md: { type: 'boolean' },
     });
     if (!values.model) throw usageError(this, '--model is required');
+    if (values.json && values.md) throw usageError(this, '--json and --md both choose the output; give one');
     const threads = intOption(values.threads, 'threads') ?? 1;
     if (threads !== 1) throw new CliError(`--threads ${threads}: this version runs single-threaded; use --threads 1`, 2);
     const batch = intOption(values.batch, 'batch') ?? 1;
     const runs = intOption(values.runs, 'runs') ?? 10;
     const warmup = intOption(values.warmup, 'warmup', 0) ?? 2;
+    const backend = backendOption(values.backend);
+    const svg: string | undefined = values.svg;
+    const layers = Boolean(values.layers || svg);
+    if (layers && (backend === 'reference' || backend === 'webgpu')) {
+      throw usageError(this, `--layers${svg ? '/--svg' : ''} times the wasm backend's layers; expected --backend wasm (or none), got '${backend}'`);
+    }
+    if (svg !== undefined) {
+      if (!/\.svg$/i.test(svg)) throw usageError(this, `--svg must name an .svg file, got '${svg}'`);
+      if (!existsSync(dirname(svg))) throw usageError(this, `--svg '${svg}': folder '${dirname(svg)}' does not exist`);
+    }
     parseSize(values['input-size'], 1); // a bad --input-size is a usage error before the model builds
-    const t0 = performance.now();
-    const model = await createModel(values.model, { backend: backendOption(values.backend) });
-    const createMs = performance.now() - t0;
-    const slow = softwareAdapterWarning(model.backend);
-    if (slow) info(slow);
-    const [h, w] = parseSize(values['input-size'], model.config.defaultInputSize);
-    const rand = mulberry32(1);
-    const input = new Tensor(Float32Array.from({ length: batch * 3 * h * w }, () => rand() * 2 - 1), [batch, 3, h, w]);
-    if (!values.json) info(`${model.name} ${batch}x3x${h}x${w} on ${model.backend.name}: ${warmup} warm-up + ${runs} timed runs`);
-    const t1 = performance.now();
-    await model.forward(input); // the first forward: compile, then the first run
-    const firstForwardMs = performance.now() - t1;
-    await model.settle(); // the deferred load work (lazy Winograd sets) stays out of the warm timings
-    const times: number[] = [];
-    for (let i = 0; i < warmup + runs; i++) {
-      const t = performance.now();
-      await model.forward(input);
-      if (i >= warmup) times.push(performance.now() - t);
-    }
-    const { median, p90 } = percentiles(times);
-    const coldStart = { ...model.timings, createMs, firstForwardMs, totalMs: createMs + firstForwardMs, totalOverWarm: (createMs + firstForwardMs) / median };
-    // After the runs, so the compiled backend can report its memory plan too.
-    const { macs, backendMemory: mem } = model.summary({ inputSize: [h, w], batch });
-    model.dispose();
-    const result = {
-      model: model.name,
-      backend: model.backend.name,
+    // Loaded here, not at the top: tinybench and the bench code stay out of the other commands' start-up.
+    const { benchModel } = await import('../bench/run.js');
+    const { describeRun, formatMarkdown, formatText } = await import('../bench/report.js');
+    const { layerChartSvg } = await import('../bench/svg.js');
+    const { getModelConfig } = await import('../models/config.js');
+    const size = parseSize(values['input-size'], getModelConfig(values.model).defaultInputSize);
+    // A bar on a terminal only: nothing of it in pipes and CI logs.
+    const progress = process.stderr.isTTY ? { bar: undefined as Progress | undefined } : undefined;
+    const report = await benchModel({
+      model: values.model,
+      backend,
       batch,
-      threads,
-      inputSize: [h, w],
       runs,
-      medianMs: median,
-      p90Ms: p90,
-      minMs: Math.min(...times),
-      imagesPerSecond: (1000 * batch) / median,
-      gflops: (2 * macs) / (median / 1000) / 1e9,
-      macs,
-      ...(mem ? { peakBytes: mem.peak } : {}),
-      coldStart,
-    };
-    if (values.json) printJson(result);
-    else {
-      process.stdout.write(
-        `median ${median.toFixed(2)} ms  p90 ${p90.toFixed(2)} ms  ${result.imagesPerSecond.toFixed(2)} images/s  ${result.gflops.toFixed(2)} GFLOP/s effective\n`,
-      );
-      process.stdout.write(`${formatColdStart(coldStart)}\n`);
+      warmup,
+      inputSize: size,
+      layers,
+      onModel(model) {
+        const slow = softwareAdapterWarning(model.backend);
+        if (slow) info(slow);
+        if (!values.json && !values.md) {
+          info(`${model.name} ${batch}x3x${size[0]}x${size[1]} on ${model.backend.name}: ${warmup} warm-up + ${runs} timed runs${layers ? ` + ${runs} instrumented` : ''}`);
+        }
+      },
+      onProgress: progress
+        ? (done, total) => {
+            progress.bar ??= new Progress(total, 'forwards');
+            progress.bar.update(done);
+          }
+        : undefined,
+    });
+    if (svg !== undefined) {
+      const t = report.layers!;
+      const title = `${describeRun(report)}: ${t.totalMs.toFixed(2)} ms per forward, by layer`;
+      const subtitle = `mean of ${t.runs} instrumented forwards; ${report.peak!.variant} kernels; p50 of ${report.runs} plain forwards ${report.p50Ms.toFixed(2)} ms`;
+      writeAtomic(svg, layerChartSvg(t, title, subtitle));
+      if (!values.json && !values.md) info(`wrote ${svg}`);
     }
+    if (values.json) printJson(report);
+    else if (values.md) process.stdout.write(formatMarkdown(report));
+    else process.stdout.write(formatText(report));
   },
 };

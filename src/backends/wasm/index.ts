@@ -12,7 +12,7 @@ import type { Graph } from '../../graph.js';
 import { inferShapes } from '../../graph.js';
 import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
-import type { Backend, Executable, WeightMap } from '../backend.js';
+import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
@@ -325,12 +325,40 @@ class WasmGraphExecutable implements WasmExecutable {
 
   async run(input: Tensor): Promise<Record<string, Tensor>> {
     const start = performance.now();
+    const result = this.forward(input);
+    // A lazy model spends up to this run's own time making Winograd sets (the first run makes none:
+    // it is the cold start).
+    if (this.pending.length > 0 && this.runs++ > 0) this.makeWinogradSets(performance.now() - start);
+    return result;
+  }
+
+  /** A forward with each node timed; makes no lazy Winograd sets (settle first to time the final kernels). */
+  async profile(input: Tensor): Promise<ForwardProfile> {
+    const start = performance.now();
+    const nodes: NodeTiming[] = [];
+    this.forward(input, (node, plan, ms) => {
+      const kernel = node.op === 'conv' ? this.consts.get(node.name)!.method! : node.op;
+      nodes.push({ name: node.name, op: node.op, kernel, outputShape: plan.shapes.get(node.output)!, ms });
+    });
+    return { nodes, totalMs: performance.now() - start, memoryBytes: this.kernels().memory.buffer.byteLength };
+  }
+
+  /** The graph on one input: layout in, every node (each timed when `timed` is given), outputs out. */
+  private forward(input: Tensor, timed?: (node: FusedNode, plan: Plan, ms: number) => void): Record<string, Tensor> {
     const k = this.kernels();
     const plan = this.plan(input.shape);
     const [n, c, h, w] = input.shape;
     new Float32Array(k.memory.buffer).set(input.data, plan.staging / 4);
     k.nchw_to_nhwc(n, c, h * w, plan.staging, plan.ptr.get(this.fused.input)!);
-    for (const node of this.fused.nodes) this.runNode(k, plan, node);
+    for (const node of this.fused.nodes) {
+      if (!timed) {
+        this.runNode(k, plan, node);
+        continue;
+      }
+      const t = performance.now();
+      this.runNode(k, plan, node);
+      timed(node, plan, performance.now() - t);
+    }
     const result: Record<string, Tensor> = {};
     for (const [name, value] of Object.entries(this.fused.outputs)) {
       const shape = plan.shapes.get(value)!;
@@ -342,9 +370,6 @@ class WasmGraphExecutable implements WasmExecutable {
       const size = sizeOf(shape);
       result[name] = new Tensor(new Float32Array(k.memory.buffer, src, size).slice(), shape);
     }
-    // A lazy model spends up to this run's own time making Winograd sets (the first run makes none:
-    // it is the cold start).
-    if (this.pending.length > 0 && this.runs++ > 0) this.makeWinogradSets(performance.now() - start);
     return result;
   }
 
