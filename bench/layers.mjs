@@ -9,6 +9,7 @@ import { instantiateKernels, loadKernelModule } from '../src/backends/wasm/kerne
 import { getModelConfig } from '../src/models/config.ts';
 import { buildResNet } from '../src/models/resnet.ts';
 import { seededWeights } from '../src/models/init.ts';
+import { gflopsOf } from '../src/bench/layers.ts';
 import { measure, probeGflops, randomFloats } from './lib.mjs';
 
 /** Distinct convs of a model (by geometry and input size), with how often each occurs. */
@@ -77,7 +78,7 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
       const localPeak = probeGflops(k);
       const t = await measure(label, () => runConv(k, n, conv.inShape, conv.outShape, buf), { time, iterations: 5 });
       const macs = convMacs(conv);
-      const gflops = (2 * macs) / (t.cpu.median / 1e3) / 1e9;
+      const gflops = gflopsOf(macs, t.cpu.median);
       const row = {
         build: variant, model, layer: conv.name, shape: label, method: convMethod(n), count: conv.count,
         mflop: (2 * macs) / 1e6, cpuMs: t.cpu.median, wallMs: t.wall.median, gflops, peakGflops: localPeak, peakPct: (100 * gflops) / localPeak,

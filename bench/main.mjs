@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import v8 from 'node:v8';
 import { wasmFeatures } from '../src/backends/wasm/kernels.ts';
+import { layerTableMarkdown } from '../src/bench/report.ts';
+import { benchModel } from '../src/bench/run.ts';
+import { layerChartSvg } from '../src/bench/svg.ts';
 import { runLayers } from './layers.mjs';
 import { machine, peakProbe } from './lib.mjs';
 import { modelSetup, runModelRounds } from './models.mjs';
@@ -16,7 +19,7 @@ export async function main(argv) {
   const { values } = parseArgs({
     args: argv,
     options: {
-      suites: { type: 'string', default: 'layers,models,peers' },
+      suites: { type: 'string', default: 'layers,profile,models,peers' },
       models: { type: 'string', default: 'resnet18,resnet50,resnext50_32x4d' },
       'layer-models': { type: 'string', default: 'resnet50,resnext50_32x4d' },
       batches: { type: 'string', default: '1,8' },
@@ -71,6 +74,24 @@ export async function main(argv) {
     }
   }
 
+  const charts = [];
+  if (suites.has('profile')) {
+    // The shipped per-layer table (resnet bench --layers): instrumented forwards of each whole model.
+    console.log(`\nper-layer time within the whole forward (instrumented runs) at ${size}x${size}, batch 1`);
+    report.profiles = [];
+    for (const model of models) {
+      for (const kernelOptions of builds) {
+        const r = await benchModel({ model, kernels: kernelOptions, inputSize: [size, size], runs, warmup, layers: true });
+        const t = r.layers;
+        report.profiles.push({ model, build: r.peak.variant, p50Ms: r.p50Ms, peak: r.peak, layers: t });
+        console.log(`${model.padEnd(16)} ${r.peak.variant.padEnd(12)} ${t.totalMs.toFixed(1).padStart(7)} ms = layers ${t.layersMs.toFixed(1)} + other ${t.otherMs.toFixed(1)}; ` +
+          `slowest ${[...t.rows].sort((a, b) => b.ms - a.ms).slice(0, 3).map((row) => `${row.layer} ${row.ms.toFixed(1)}`).join(', ')}`);
+        const title = `${model} 1x3x${size}x${size}, wasm ${r.peak.variant}: ${t.totalMs.toFixed(2)} ms per forward, by layer`;
+        charts.push({ name: `layers-${model}-${r.peak.variant}`, svg: layerChartSvg(t, title, `mean of ${t.runs} instrumented forwards (npm run bench)`) });
+      }
+    }
+  }
+
   if (suites.has('models') || suites.has('peers')) {
     let peers;
     if (suites.has('peers')) {
@@ -107,7 +128,10 @@ export async function main(argv) {
     await writeFile(join(values.out, `${name}.json`), json);
     await writeFile(join(values.out, `${name}.md`), md);
   }
-  console.log(`\nwrote ${join(values.out, `wasm-${stamp}.{json,md}`)} and wasm-latest.{json,md}`);
+  for (const c of charts) {
+    for (const name of [`${c.name}-${stamp}`, `${c.name}-latest`]) await writeFile(join(values.out, `${name}.svg`), c.svg);
+  }
+  console.log(`\nwrote ${join(values.out, `wasm-${stamp}.{json,md}`)} and wasm-latest.{json,md}${charts.length ? `, ${charts.length} per-layer charts (layers-<model>-<build>-${stamp}.svg, -latest.svg)` : ''}`);
 }
 
 const f = (x, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
@@ -139,6 +163,17 @@ function toMarkdown(r) {
       lines.push(`| ${l.build} | ${l.model} | ${l.layer} | ${l.shape} | ${l.method} | ${l.count} | ${f(l.mflop, 0)} | ${f(l.cpuMs, 3)} | ${f(l.wallMs, 3)} | ${f(l.gflops)} | ${f(l.peakGflops)} | ${f(l.peakPct, 0)}% |`);
     }
     lines.push('');
+  }
+  if (r.profiles) {
+    lines.push(
+      '## Per layer within the whole forward, batch 1',
+      '',
+      'What `resnet bench --layers` prints: the mean of instrumented forwards of the whole model, each fused node timed (wall clock); the rows and "other" (layout transposes, copies) add up to the mean forward. % of peak is of the probe run for that build in the same model\'s run. Charts: `layers-<model>-<build>-latest.svg`.',
+      '',
+    );
+    for (const p of r.profiles) {
+      lines.push(`### ${p.model}, ${p.build} (peak ${f(p.peak.gflops)} GFLOP/s; p50 of plain forwards ${f(p.p50Ms)} ms)`, '', ...layerTableMarkdown(p.layers), '');
+    }
   }
   if (r.models) {
     lines.push(

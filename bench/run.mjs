@@ -4,7 +4,7 @@
  * by side with the peers; on Node 20 the bench enables relaxed SIMD for itself with V8's flag.
  * Runs straight from the TypeScript sources (the hooks of ts-hooks.mjs strip types on import).
  *
- *   --suites layers,models,peers   which suites (default: all three)
+ *   --suites layers,profile,models,peers   which suites (default: all four)
  *   --models resnet18,resnet50,resnext50_32x4d     --batches 1,8     --size 224
  *   --runs 10 --warmup 2           timed and untimed iterations per model (ours and each peer)
  *   --layer-time 300               ms of samples per conv shape

@@ -67,6 +67,18 @@ export function formatText(r: BenchReport): string {
   return lines.join('\n') + '\n';
 }
 
+/** The per-layer table as markdown rows, with other and the total. */
+export function layerTableMarkdown(t: LayerTable): string[] {
+  const pct = (x: number) => ((100 * x) / t.totalMs).toFixed(1);
+  return [
+    '| layer | output | MMACs | kernel | ms | % time | GFLOP/s | % peak |',
+    '|---|---|---:|---|---:|---:|---:|---:|',
+    ...t.rows.map((row) => `| ${row.layer} | ${shape(row.outputShape)} | ${mmacs(row.macs)} | ${row.kernel} | ${row.ms.toFixed(3)} | ${pct(row.ms)} | ${opt(row.gflops, 1)} | ${opt(row.peakPercent, 0)} |`),
+    `| other (layout, copies) | | | | ${t.otherMs.toFixed(3)} | ${pct(t.otherMs)} | | |`,
+    `| **total** | | ${mmacs(t.rows.reduce((a, r) => a + r.macs, 0))} | | **${t.totalMs.toFixed(3)}** | 100.0 | | |`,
+  ];
+}
+
 /** The report as a markdown document. */
 export function formatMarkdown(r: BenchReport): string {
   const m = r.machine;
@@ -99,13 +111,7 @@ export function formatMarkdown(r: BenchReport): string {
         `GFLOP/s is 2 x MACs / ms, so Winograd rows show an effective rate; % of peak is of the f32x4 multiply-add peak probed in this run: **${r.peak.gflops.toFixed(1)} GFLOP/s** (${r.peak.variant}). ` +
         `The rows and "other" add up to the mean forward, ${t.totalMs.toFixed(3)} ms.`,
       '',
-      '| layer | output | MMACs | kernel | ms | % time | GFLOP/s | % peak |',
-      '|---|---|---:|---|---:|---:|---:|---:|',
-      ...t.rows.map((row) =>
-        `| ${row.layer} | ${shape(row.outputShape)} | ${mmacs(row.macs)} | ${row.kernel} | ${row.ms.toFixed(3)} | ${((100 * row.ms) / t.totalMs).toFixed(1)} | ${opt(row.gflops, 1)} | ${opt(row.peakPercent, 0)} |`,
-      ),
-      `| other (layout, copies) | | | | ${t.otherMs.toFixed(3)} | ${((100 * t.otherMs) / t.totalMs).toFixed(1)} | | |`,
-      `| **total** | | ${mmacs(r.macs)} | | **${t.totalMs.toFixed(3)}** | 100.0 | | |`,
+      ...layerTableMarkdown(t),
       '',
     );
   }

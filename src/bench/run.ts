@@ -5,9 +5,9 @@
  * process. Node-only (CPU clock, RSS); the CLI (src/cli/bench.ts) formats what it returns.
  */
 import { createModel, type ModelTimings } from '../api.js';
-import type { Backend } from '../backends/backend.js';
+import type { Backend, ForwardProfile } from '../backends/backend.js';
 import type { BackendChoice } from '../backends/index.js';
-import type { ForwardProfile } from '../backends/backend.js';
+import { createWasmBackend, type WasmBackendOptions } from '../backends/wasm/index.js';
 import { mulberry32 } from '../models/init.js';
 import { Tensor } from '../tensor.js';
 import { layerTable, macsByLayer, type LayerTable } from './layers.js';
@@ -17,6 +17,11 @@ import { machine, measure, type Machine } from './timing.js';
 export interface BenchModelOptions {
   readonly model: string;
   readonly backend?: BackendChoice | Backend;
+  /**
+   * A wasm kernel build to run (`{ relaxed: false }`: plain SIMD; as for createWasmBackend): the
+   * backend becomes that build's, and the peak is probed on it. Default: the default backend's build.
+   */
+  readonly kernels?: WasmBackendOptions;
   readonly batch?: number;
   /** Timed forwards (and, with `layers`, instrumented ones). */
   readonly runs?: number;
@@ -85,7 +90,9 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
   const runs = opts.runs ?? 10;
   const warmup = opts.warmup ?? 2;
   const t0 = performance.now();
-  const model = await createModel(opts.model, { backend: opts.backend });
+  if (opts.kernels && opts.backend !== undefined) throw new TypeError('benchModel: give backend or kernels, not both');
+  const backend = opts.kernels ? createWasmBackend(opts.kernels) : opts.backend;
+  const model = await createModel(opts.model, { backend });
   const createMs = performance.now() - t0;
   try {
     opts.onModel?.(model);
@@ -111,7 +118,7 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
     let wasmMemoryBytes: number | undefined;
     const summary = model.summary({ inputSize: [h, w], batch });
     if (opts.layers) {
-      peak = await peakProbe();
+      peak = await peakProbe(opts.kernels);
       const profiles: ForwardProfile[] = [];
       await measure(`${model.name} profiled forward`, async () => {
         profiles.push(await model.profile(input));
