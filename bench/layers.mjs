@@ -68,12 +68,16 @@ export async function runLayers({ models = ['resnet50', 'resnext50_32x4d'], batc
         residual: n.residual ? take(outFloats * 4) : 0,
         scratch: take(convScratchBytes(k, n, conv.outShape)),
       };
+      // The raw OIHW weight and BN scale, packed from wasm memory as the backend does at load.
+      const raw = { weight: take(n.weight.length * 4), scale: n.scale ? take(n.outChannels * 4) : 0, bias: buf.bias };
       k.memory.grow(Math.ceil((top + 64) / 65536));
       const f32 = new Float32Array(k.memory.buffer);
       f32.set(randomFloats(inFloats, 1), buf.input / 4);
       if (buf.residual) f32.set(randomFloats(outFloats, 2), buf.residual / 4);
-      packConv(f32.subarray(buf.packed / 4, buf.packed / 4 + convPackedFloats(n)), n, n.weight, n.bias);
       f32.set(n.bias, buf.bias / 4);
+      f32.set(n.weight, raw.weight / 4);
+      if (n.scale) f32.set(n.scale, raw.scale / 4);
+      packConv(k, n, buf.packed, raw);
       // The peak is probed again right before each layer: this machine's speed drifts over minutes.
       const localPeak = probeGflops(k);
       const t = await measure(label, () => runConv(k, n, conv.inShape, conv.outShape, buf), { time, iterations: 5 });
