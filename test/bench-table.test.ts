@@ -4,6 +4,7 @@
  * rows plus "other" adding up to the mean forward.
  */
 import { describe, expect, it } from 'vitest';
+import { createModel } from '../src/api.js';
 import type { ForwardProfile } from '../src/backends/backend.js';
 import { gflopsOf, layerTable, macsByLayer } from '../src/bench/layers.js';
 import { nearestRank, summarize } from '../src/bench/timing.js';
@@ -71,5 +72,30 @@ describe('layerTable: instrumented forwards averaged node by node', () => {
     expect(() => layerTable([profiles[0], renamed], MACS, 50)).toThrow(/profile 1 node 1 is 'pool', expected 'maxpool'/);
     expect(() => layerTable([], MACS, 50)).toThrow(/at least one profiled forward/);
     expect(() => layerTable(profiles, MACS, 0)).toThrow(/positive peak/);
+  });
+});
+
+describe('model.profile: one forward, each fused node timed', () => {
+  it('on wasm lists the fused nodes in graph order with their kernels and shapes, inside the total', async () => {
+    const model = await createModel('resnet20');
+    const input = { data: new Float32Array(2 * 3 * 32 * 32).fill(0.5), shape: [2, 3, 32, 32] };
+    await model.settle();
+    const p = await model.profile(input);
+    expect(p.nodes).toHaveLength(23); // 19 convs (BN, add, ReLU fused in), 2 option-A shortcuts, pool, classifier
+    expect(p.nodes[0]).toMatchObject({ name: 'conv1', op: 'conv', outputShape: [2, 16, 32, 32] });
+    expect(p.nodes.find((n) => n.name === 'layer2.0.conv1')).toMatchObject({ kernel: 'winograd-s2', outputShape: [2, 32, 16, 16] });
+    expect(p.nodes.at(-1)).toMatchObject({ name: 'linear', op: 'linear', kernel: 'linear', outputShape: [2, 10] });
+    const sum = p.nodes.reduce((a, n) => a + n.ms, 0);
+    expect(sum).toBeLessThanOrEqual(p.totalMs);
+    expect(p.memoryBytes).toBeGreaterThan(model.summary({ inputSize: 32, batch: 2 }).backendMemory!.weights);
+    model.dispose();
+    await expect(model.profile(input)).rejects.toThrow(/model resnet20 was disposed/);
+  });
+
+  it('on a backend that does not time its nodes, says so and names the one that does', async () => {
+    const model = await createModel('resnet20', { backend: 'reference' });
+    await expect(model.profile({ data: new Float32Array(3 * 32 * 32), shape: [1, 3, 32, 32] })).rejects.toThrow(
+      /profile: the reference backend does not time its layers; expected the wasm backend/,
+    );
   });
 });
