@@ -173,7 +173,7 @@ function toMarkdown(r) {
       '',
     );
     for (const p of r.profiles) {
-      lines.push(`### ${p.model}, ${p.build} (peak ${f(p.peak.gflops)} GFLOP/s; p50 of plain forwards ${f(p.p50Ms)} ms)`, '', ...layerTableMarkdown(p.layers), '');
+      lines.push(`### ${p.model}, ${p.build} (peak ${f(p.peak.gflops)} GFLOP/s on ${p.peak.clock} time; p50 of plain forwards ${f(p.p50Ms)} ms)`, '', ...layerTableMarkdown(p.layers), '');
     }
   }
   if (r.models) {

@@ -62,7 +62,7 @@ export function formatText(r: BenchReport): string {
     ...coldStartLines(r),
   ];
   if (r.layers && r.peak) {
-    lines.push('', `per layer (${r.peak.variant} kernels, f32x4 peak ${r.peak.gflops.toFixed(1)} GFLOP/s probed in this run):`, formatLayerTable(r.layers));
+    lines.push('', `per layer (${r.peak.variant} kernels, f32x4 peak ${r.peak.gflops.toFixed(1)} GFLOP/s probed in this run, best of 7 on ${r.peak.clock} time):`, formatLayerTable(r.layers));
   }
   return lines.join('\n') + '\n';
 }
@@ -108,7 +108,7 @@ export function formatMarkdown(r: BenchReport): string {
       '## Per layer',
       '',
       `Mean of ${t.runs} instrumented forwards of the whole model, each of the backend's nodes timed (a conv with its BN, residual add and ReLU fused in is one row). ` +
-        `GFLOP/s is 2 x MACs / ms, so Winograd rows show an effective rate; % of peak is of the f32x4 multiply-add peak probed in this run: **${r.peak.gflops.toFixed(1)} GFLOP/s** (${r.peak.variant}). ` +
+        `GFLOP/s is 2 x MACs / ms, so Winograd rows show an effective rate; % of peak is of the f32x4 multiply-add peak probed in this run (best of 7 on ${r.peak.clock} time): **${r.peak.gflops.toFixed(1)} GFLOP/s** (${r.peak.variant}). ` +
         `The rows and "other" add up to the mean forward, ${t.totalMs.toFixed(3)} ms.`,
       '',
       ...layerTableMarkdown(t),

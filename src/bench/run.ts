@@ -118,7 +118,9 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
     let wasmMemoryBytes: number | undefined;
     const summary = model.summary({ inputSize: [h, w], batch });
     if (opts.layers) {
-      peak = await peakProbe(opts.kernels);
+      // On wall time, as the layers are timed (a wasm backend cannot read CPU time); best of 7, so a
+      // loaded machine's slow runs drop out of the peak but not out of the layers' means.
+      peak = await peakProbe(opts.kernels, { clock: 'wall' });
       const profiles: ForwardProfile[] = [];
       await measure(`${model.name} profiled forward`, async () => {
         profiles.push(await model.profile(input));

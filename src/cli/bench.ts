@@ -19,10 +19,10 @@ module already imported; seeded weights, so no checkpoint is read). Memory: the 
 peak (weights + activations), the wasm memory and this process's peak RSS.
 
 --layers (wasm backend) adds the per-layer table: R instrumented forwards of the whole model, each
-of the backend's nodes timed (a conv with its BN, residual add and ReLU fused in is one row: its
-module path, output shape, MACs, the kernel that ran it (gemm, winograd, winograd-s2, grouped, stem),
-mean ms, GFLOP/s and % of the wasm f32x4 peak probed in the same run). The rows plus "other"
-(layout transposes, copies) add up to the mean instrumented forward.
+of the backend's nodes timed (a conv with its BN, residual add and ReLU fused in is one row): its
+module path, output shape, MACs, the kernel that ran it (gemm, winograd, winograd-s2, grouped,
+stem), mean wall ms, GFLOP/s and % of the wasm f32x4 peak probed in the same run (best of 7, wall
+time). The rows plus "other" (layout transposes, copies) add up to the mean instrumented forward.
 
 For peers side by side (onnxruntime, tfjs) and per-conv tables of a source checkout, see the
 repository's 'npm run bench' (bench/README.md); for fresh-process cold starts, 'node bench/cold.mjs'.
