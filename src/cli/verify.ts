@@ -1,3 +1,4 @@
+import { BACKEND_NAMES } from '../backends/index.js';
 import { DEFAULT_RTOL, verify, verifyBackends, type Golden, type VerifyReport } from '../golden.js';
 import { readNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
@@ -48,6 +49,9 @@ ${MODEL_HELP}
     });
     if (!values.input) throw usageError(this, '--input is required');
     const all = values.backend === 'all';
+    if (!all && values.backend !== undefined && !['auto', ...BACKEND_NAMES].includes(values.backend)) {
+      throw new CliError(`--backend expects one of ${[...BACKEND_NAMES, 'auto', 'all'].join(', ')}; got '${values.backend}'`, 2);
+    }
     if (values.golden && values.expect) throw usageError(this, '--golden and --expect both give golden values: give one');
     if (!values.golden && !values.expect && !all) throw usageError(this, 'give --golden <acts.safetensors> or --expect <y.npy> (or --backend all to compare the backends with the reference)');
     const atol = toleranceOption(values.atol, 'atol');
