@@ -16,7 +16,7 @@ import type { Backend, BackendName } from './backends/backend.js';
 import { selectBackend } from './backends/index.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { closestNames } from './models/config.js';
-import { Tensor, sameShape, shapeToString, type TensorLike } from './tensor.js';
+import { Tensor, sameShape, shapeToString, sizeOf as sizeOfShape, type TensorLike } from './tensor.js';
 
 /** Default rtol per backend, against max |expected| (issue 16: wasm 1e-4, webgpu 1e-3 of the reference). */
 export const DEFAULT_RTOL: Readonly<Record<BackendName, number>> = { reference: 1e-5, wasm: 1e-4, webgpu: 1e-3 };
@@ -181,12 +181,14 @@ export function compareTensors(name: string, actual: TensorLike, expected: Tenso
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toExponential(2) : String(v));
+/** A tolerance as written: 1e-5 rather than 0.00001. */
+export const formatTolerance = (v: number): string => (v > 0 && v < 1e-2 ? v.toExponential() : String(v));
 
 function summarize(model: string, backend: string, tensors: readonly TensorComparison[], rtol: number, atol: number, against: string): string {
   const failed = tensors.filter((t) => !t.pass);
   const logits = tensors.find((t) => t.topK);
   const top = logits?.topK ? `; ${logits.name} top-1 agrees on ${logits.topK.top1Agree}/${logits.topK.rows} rows, top-${logits.topK.k} overlap ${(100 * logits.topK.overlap).toFixed(0)}%` : '';
-  const tol = `${atol ? `atol ${atol} + ` : ''}rtol ${rtol} x max|expected|`;
+  const tol = `${atol ? `atol ${formatTolerance(atol)} + ` : ''}rtol ${formatTolerance(rtol)} x max|expected|`;
   if (failed.length === 0) {
     const worst = tensors.reduce((w, t) => (t.relToMax > w.relToMax ? t : w));
     return `${model} on ${backend}: PASS, ${tensors.length} tensors within ${tol} of ${against} (worst ${worst.name}: ${fmt(worst.relToMax)})${top}`;
@@ -198,28 +200,45 @@ function summarize(model: string, backend: string, tensors: readonly TensorCompa
   );
 }
 
+/**
+ * timm builds the plain-named networks (resnet50, resnext50_32x4d, ..) with the same weights as
+ * torchvision but calls the stem ReLU `act1` and pools with `global_pool` ([N, C]; its `.pool` child
+ * gives [N, C, 1, 1]): golden files hooked on timm's models read as torchvision's modules.
+ */
+const TIMM_SPELLING: Readonly<Record<string, string>> = { act1: 'relu', 'global_pool.pool': 'avgpool', 'global_pool.flatten': 'avgpool', global_pool: 'avgpool' };
+
+/** The module a golden key names: itself, or torchvision's for a timm spelling the model lacks. */
+function moduleOf(key: string, order: ReadonlyMap<string, number>): string | undefined {
+  if (order.has(key)) return key;
+  const torchvision = TIMM_SPELLING[key];
+  return torchvision !== undefined && order.has(torchvision) ? torchvision : undefined;
+}
+
 /** Golden tensors in the model's execution order, every key and shape checked first (all problems named at once). */
-function alignGolden(model: Model, golden: Golden, produced: ReadonlyMap<string, Tensor> | undefined): { name: string; expected: TensorLike }[] {
-  if (isSingleTensor(golden)) return [{ name: primaryName(model), expected: asTensor(golden, 'expected tensor') }];
+function alignGolden(model: Model, golden: Golden, produced: ReadonlyMap<string, Tensor> | undefined): { name: string; module: string; expected: TensorLike }[] {
+  if (isSingleTensor(golden)) return [{ name: primaryName(model), module: primaryName(model), expected: asTensor(golden, 'expected tensor') }];
   const entries = golden instanceof Map ? [...golden.entries()] : Object.entries(golden as Record<string, TensorLike | NdArrayLike>);
   const paths = modulePaths(model);
   const order = new Map(paths.map((p, i) => [p, i]));
   const problems: string[] = [];
   for (const [key] of entries) {
-    if (!order.has(key)) {
+    if (moduleOf(key, order) === undefined) {
       const near = closestNames(key, paths, 1)[0];
       problems.push(`golden key '${key}' is not a module output of ${model.name}${near ? ` (did you mean '${near}'?)` : ''}`);
     }
   }
   if (entries.length === 0) problems.push('the golden set holds no tensors');
   const aligned = entries
-    .filter(([k]) => order.has(k))
-    .sort(([a], [b]) => order.get(a)! - order.get(b)!)
-    .map(([name, t]) => ({ name, expected: asTensor(t, `golden '${name}'`) }));
+    .map(([name, t]) => ({ name, module: moduleOf(name, order), t }))
+    .filter((e): e is { name: string; module: string; t: TensorLike | NdArrayLike } => e.module !== undefined)
+    .sort((a, b) => order.get(a.module)! - order.get(b.module)! || b.t.shape.length - a.t.shape.length)
+    .map(({ name, module, t }) => ({ name, module, expected: asTensor(t, `golden '${name}'`) }));
   if (produced) {
-    for (const { name, expected } of aligned) {
-      const got = produced.get(name)!;
-      if (!sameShape(got.shape, expected.shape)) problems.push(`'${name}': the model gives ${shapeToString(got.shape)}, the golden value is ${shapeToString(expected.shape)}`);
+    for (const { name, module, expected } of aligned) {
+      const got = produced.get(module)!;
+      // A timm spelling of torchvision's pool holds the same values as [N, C].
+      const same = sameShape(got.shape, expected.shape) || (name !== module && got.data.length === sizeOfShape(expected.shape));
+      if (!same) problems.push(`'${name}': the model gives ${shapeToString(got.shape)}, the golden value is ${shapeToString(expected.shape)}`);
     }
   }
   if (problems.length) {
@@ -255,7 +274,7 @@ function compareWith(model: Model, backend: BackendName, produced: ReadonlyMap<s
   const rtol = opts.rtol ?? DEFAULT_RTOL[backend];
   const head = primaryName(model);
   const logits = model.graph.primaryOutput === 'logits';
-  const tensors = aligned.map(({ name, expected }) => compareTensors(name, produced.get(name)!, expected, { atol, rtol, topK: opts.topK, logits: logits && name === head }));
+  const tensors = aligned.map(({ name, module, expected }) => compareTensors(name, produced.get(module)!, expected, { atol, rtol, topK: opts.topK, logits: logits && module === head }));
   const failed = tensors.find((t) => !t.pass);
   return {
     model: model.name, backend, pass: !failed, atol, rtol, firstDivergence: failed?.name, tensors,

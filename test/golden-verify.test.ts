@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from '../src/api.js';
-import { dump, verify, verifyBackends, GoldenMismatchError } from '../src/golden.js';
+import { compareTensors, dump, verify, verifyBackends, GoldenMismatchError } from '../src/golden.js';
 import { readNpy, writeNpy } from '../src/npy.js';
 import { Tensor } from '../src/tensor.js';
 import { readSafetensors, writeSafetensors } from '../src/weights/index.js';
@@ -158,6 +158,21 @@ describe('verify names the first divergence', () => {
     await expect(verify(model, input, { linear: new Tensor(new Float32Array(20), [2, 10]) })).rejects.toThrow(/'linear': the model gives \[1, 10\], the golden value is \[2, 10\]/);
     model.dispose();
     broken.dispose();
+    await expect(dump(model, input)).rejects.toThrow(/forwardValues: model resnet20 was disposed/);
+  });
+
+  it('compareTensors: a NaN fails whatever the tolerance; zeros in the expected tensor do not make maxRel infinite', () => {
+    const e = new Tensor(Float32Array.from([0, 2, -4, 0]), [4]);
+    const nan = compareTensors('x', new Tensor(Float32Array.from([0, 2, NaN, 0]), [4]), e, { atol: 1e9, rtol: 1 });
+    expect(nan.pass).toBe(false);
+    const r = compareTensors('x', new Tensor(Float32Array.from([0.001, 2, -4.004, 0]), [4]), e, { atol: 0, rtol: 1e-3 });
+    expect(r.maxAbs).toBeCloseTo(0.004, 6);
+    expect(r.relToMax).toBeCloseTo(1e-3, 6);
+    expect(r.maxRel).toBeCloseTo(1e-3, 6);
+    expect(r.threshold).toBeCloseTo(4e-3, 9);
+    expect(r.pass).toBe(r.maxAbs <= r.threshold);
+    const logits = compareTensors('fc', new Tensor(Float32Array.from([1, 3, 2, 0, 9, 8, 7, 6]), [2, 4]), new Tensor(Float32Array.from([1, 2, 3, 0, 9, 8, 7, 6]), [2, 4]), { atol: 0, rtol: 1, topK: 2, logits: true });
+    expect(logits.topK).toEqual({ k: 2, top1Agree: 1, rows: 2, overlap: 1 });
   });
 });
 
@@ -183,6 +198,25 @@ describe('verify --backend all: reference, wasm and webgpu on every family', () 
       }
     });
   }
+
+  it("golden values hooked on timm's plain-named models (act1, global_pool) read as torchvision's relu and avgpool", async () => {
+    const model = await createModel('resnet18', { backend: 'reference', numClasses: 5 });
+    const input = new Tensor(Float32Array.from({ length: 3 * 33 * 33 }, (_, i) => Math.sin(i * 0.11)), [1, 3, 33, 33]);
+    const ours = await dump(model, input);
+    const pooled = ours.get('avgpool')!;
+    const timm = new Map<string, Tensor>([...ours].filter(([k]) => k !== 'relu' && k !== 'avgpool'));
+    timm.set('act1', ours.get('relu')!);
+    timm.set('global_pool', pooled.reshape([1, 512]));
+    timm.set('global_pool.pool', pooled);
+    const r = await verify(model, input, timm, { backend: 'wasm' });
+    expect(r.pass, r.summary).toBe(true);
+    expect(r.tensors.map((t) => t.name).slice(2, 4)).toEqual(['act1', 'maxpool']);
+    expect(r.tensors.map((t) => t.name).slice(-3)).toEqual(['global_pool.pool', 'global_pool', 'fc']);
+    // A wrong act1 still fails there.
+    timm.set('act1', new Tensor(ours.get('relu')!.data.map((v) => v + 0.5), ours.get('relu')!.shape));
+    expect((await verify(model, input, timm, { backend: 'wasm' })).firstDivergence).toBe('act1');
+    model.dispose();
+  });
 
   it('without golden values the reference backend is the baseline (library call)', async () => {
     const model = await createModel('resnet18d', { backend: 'reference', numClasses: 7 });
@@ -251,6 +285,7 @@ describe('dump and verify follow the CLI conventions', () => {
     { name: 'an unknown backend', args: ['verify', ...base, '--input', x, '--golden', acts, '--backend', 'cuda'], code: 2, message: /--backend expects one of wasm, webgpu, reference, auto, all; got 'cuda'/ },
     { name: 'dump --out that is not .safetensors', args: ['dump', ...base, '--input', x, '--out', join(dir, 'o.npy')], code: 2, message: /--out must end in \.safetensors/ },
     { name: 'dump without --out', args: ['dump', ...base, '--input', x], code: 2, message: /--out is required/ },
+    { name: 'an unknown option of verify', args: ['verify', ...base, '--input', x, '--golden', acts, '--rtoll', '1'], code: 2, message: /resnet verify: unknown option '--rtoll'; did you mean '--rtol'\?/ },
   ];
   for (const c of cases) {
     it(`names ${c.name} (exit ${c.code})`, () => {

@@ -1,5 +1,5 @@
 import { BACKEND_NAMES } from '../backends/index.js';
-import { DEFAULT_RTOL, verify, verifyBackends, type Golden, type VerifyReport } from '../golden.js';
+import { DEFAULT_RTOL, formatTolerance, verify, verifyBackends, type Golden, type VerifyReport } from '../golden.js';
 import { readNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
 import { readSafetensors } from '../weights/index.js';
@@ -31,7 +31,7 @@ ${MODEL_HELP}
                       (without --golden/--expect, wasm and webgpu against the reference backend)
   --atol A            absolute tolerance (default 0)
   --rtol R            tolerance relative to each tensor's max |expected| (default per backend:
-                      reference ${DEFAULT_RTOL.reference}, wasm ${DEFAULT_RTOL.wasm}, webgpu ${DEFAULT_RTOL.webgpu})
+                      reference ${formatTolerance(DEFAULT_RTOL.reference)}, wasm ${formatTolerance(DEFAULT_RTOL.wasm)}, webgpu ${formatTolerance(DEFAULT_RTOL.webgpu)})
   --top-k K           k of the logits' top-k agreement (default 5)
   --json              print the report as one JSON object`,
   async run(argv) {
@@ -114,7 +114,7 @@ function printTable(r: VerifyReport): void {
   const head = ['module', 'shape', 'max|diff|', '/max|exp|', 'max rel', 'cosine', 'top-1, top-k', ''];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  process.stdout.write(`${r.model} on ${r.backend} (pass: max|diff| <= ${r.atol ? `${r.atol} + ` : ''}${r.rtol} x max|expected|)\n`);
+  process.stdout.write(`${r.model} on ${r.backend} (pass: max|diff| <= ${r.atol ? `${formatTolerance(r.atol)} + ` : ''}${formatTolerance(r.rtol)} x max|expected|)\n`);
   process.stdout.write(`  ${line(head)}\n`);
   for (const row of rows) process.stdout.write(`  ${line(row)}\n`);
   process.stdout.write(`${r.summary}\n`);
