@@ -191,7 +191,7 @@ function summarize(model: string, backend: string, tensors: readonly TensorCompa
   const tol = `${atol ? `atol ${formatTolerance(atol)} + ` : ''}rtol ${formatTolerance(rtol)} x max|expected|`;
   if (failed.length === 0) {
     const worst = tensors.reduce((w, t) => (t.relToMax > w.relToMax ? t : w));
-    return `${model} on ${backend}: PASS, ${tensors.length} tensors within ${tol} of ${against} (worst ${worst.name}: ${fmt(worst.relToMax)})${top}`;
+    return `${model} on ${backend}: PASS, ${tensors.length} tensor${tensors.length === 1 ? '' : 's'} within ${tol} of ${against} (worst ${worst.name}: ${fmt(worst.relToMax)})${top}`;
   }
   const f = failed[0];
   return (
@@ -262,9 +262,8 @@ export async function verify(model: Model, input: TensorLike | NdArrayLike, gold
   checkTolerance('rtol', opts.rtol);
   const backend = await backendOf(model, opts.backend);
   alignGolden(model, golden, undefined); // names unknown keys before the (slow) run
-  const produced = isSingleTensor(golden)
-    ? new Map([[primaryName(model), (await model.forwardValues(input, {}, backend))[model.graph.primaryOutput]]])
-    : await dump(model, input, { backend });
+  const primary = async () => (backend === model.backend ? model.forward(input) : (await model.forwardValues(input, {}, backend))[model.graph.primaryOutput]);
+  const produced = isSingleTensor(golden) ? new Map([[primaryName(model), await primary()]]) : await dump(model, input, { backend });
   return compareWith(model, backend.name, produced, golden, opts, isSingleTensor(golden) ? 'the expected output' : 'the golden values');
 }
 
@@ -334,6 +333,7 @@ export async function verifyBackends(
   const pass = reports.length > 0 && reports.every((r) => r.pass);
   const parts = reports.map((r) => `${r.backend} ${r.pass ? 'PASS' : `FAIL at ${r.firstDivergence}`}`);
   const missing = unavailable.map((u) => `${u.backend} unavailable`);
-  const summary = `${model.name}: ${[...parts, ...missing].join(', ') || 'no backend ran'} (against ${golden ? 'the golden values' : 'the reference backend'})`;
+  const against = !golden ? 'the reference backend' : isSingleTensor(golden) ? 'the expected output' : 'the golden values';
+  const summary = `${model.name}: ${[...parts, ...missing].join(', ') || 'no backend ran'} (against ${against})`;
   return { model: model.name, pass, baseline: golden ? 'golden' : 'reference', reports, unavailable, summary };
 }
