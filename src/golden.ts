@@ -5,7 +5,8 @@
  * any other implementation) tensor by tensor, in execution order, and names the first module that
  * diverges. `verifyBackends` does it for every backend in one call. The anchor is Polygraphy's
  * `run --save-outputs / --load-outputs --atol --rtol`; the differences are the first-divergence
- * report and one call across backends. Browser-safe: no Node built-ins.
+ * report and one call across backends. Browser-safe: no Node built-ins. Its own entry point,
+ * `resnet-ts/golden`, so that test tooling adds nothing to the core bundle (test/size-budget.test.ts).
  *
  * Pass rule for a tensor: max |actual - expected| <= atol + rtol * max |expected|, i.e. the error is
  * measured against the tensor's own scale (a ReLU output's many zeros make elementwise relative

@@ -12,7 +12,6 @@ export { formatNonStrictReport } from './weights/bind.js';
 export { summarize, formatSummary, rowsAtDepth, type Summary, type SummaryRow } from './models/summary.js';
 export type { WeightsReport } from './models/weights.js';
 export { readNpy, writeNpy, NpyError } from './npy.js';
-export { dump, verify, verifyBackends, compareTensors, modulePaths, DEFAULT_RTOL, GoldenMismatchError, type DumpOptions, type Golden, type TensorComparison, type VerifyOptions, type VerifyReport, type VerifyAllReport } from './golden.js';
 export { isNdArray, fromNdarray, toNdarray, ndarrayToImage, type NdArrayLike, type ImageLayout } from './ndarray.js';
 export type { Graph, GraphNode, ModuleOutput } from './graph.js';
 export { graphParams, inferShapes } from './graph.js';

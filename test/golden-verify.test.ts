@@ -230,6 +230,31 @@ describe('verify --backend all: reference, wasm and webgpu on every family', () 
   });
 });
 
+describe('resnet-ts/golden, the entry point', () => {
+  it('resolves through package.json exports to a bundle that reaches no Node built-in and no package', async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string; default: string }> };
+    const entry = pkg.exports['./golden'];
+    expect(entry).toEqual({ types: './dist/golden.d.ts', default: './dist/golden.js' });
+    const mod = (await import(join(ROOT, entry.default))) as Record<string, unknown>;
+    for (const f of ['dump', 'verify', 'verifyBackends', 'compareTensors', 'modulePaths']) expect(typeof mod[f], f).toBe('function');
+    expect(readFileSync(join(ROOT, entry.types), 'utf8')).toMatch(/export declare function verify\(/);
+    // Every import reachable from the built entry (chunks included) is relative.
+    const seen = new Set<string>();
+    const bare: string[] = [];
+    const walk = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*["']([^"']+)["']/g)) {
+        if (m[1].startsWith('./')) walk(join(ROOT, 'dist', m[1]));
+        else bare.push(m[1]);
+      }
+    };
+    walk(join(ROOT, entry.default));
+    expect(bare.filter((s) => !s.endsWith('.wasm'))).toEqual([]);
+    expect(seen.size).toBeGreaterThan(1);
+  });
+});
+
 describe('dump and verify follow the CLI conventions', () => {
   const dir = join(tmp, 'cli');
   mkdirSync(dir, { recursive: true });
