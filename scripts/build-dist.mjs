@@ -22,6 +22,7 @@ await build({
     index: 'src/index.ts',
     'default-model': 'src/default-model.ts',
     labels: 'src/labels.ts',
+    golden: 'src/golden.ts',
     node: 'src/node.ts',
     worker: 'src/worker.ts',
     'cli/main': 'src/cli/main.ts',

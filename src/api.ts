@@ -13,6 +13,7 @@ import { seededWeights } from './models/init.js';
 import { buildResNet, type BuildOptions } from './models/resnet.js';
 import { summarize, type Summary } from './models/summary.js';
 import { loadWeights, type WeightsReport } from './models/weights.js';
+import { asTensor, type NdArrayLike } from './ndarray.js';
 import { Tensor, shapeToString, type TensorLike } from './tensor.js';
 
 export interface ModelInfo {
@@ -204,13 +205,16 @@ export class Model {
     return head?.op === 'linear' ? head.outFeatures : 0;
   }
 
-  /** Runs the network; returns the primary output (logits [N, classes], or pooled features). */
-  async forward(input: TensorLike): Promise<Tensor> {
+  /**
+   * Runs the network; returns the primary output (logits [N, classes], or pooled features).
+   * `input` is NCHW float32, as a Tensor or as an ndarray view (strided views are copied in C order).
+   */
+  async forward(input: TensorLike | NdArrayLike): Promise<Tensor> {
     return (await this.forwardAll(input))[this.graph.primaryOutput];
   }
 
   /** Every output of the graph (with `featuresOnly`: features, stem, stage1..). */
-  async forwardAll(input: TensorLike): Promise<Record<string, Tensor>> {
+  async forwardAll(input: TensorLike | NdArrayLike): Promise<Record<string, Tensor>> {
     if (this.disposed) throw new ModelDisposedError(this.name, 'forward');
     const x = checkInput(this.graph, input);
     if (this.executable) return this.executable.run(x);
@@ -219,6 +223,23 @@ export class Model {
     const outputs = await exe.run(x);
     this.stageTimes = { ...this.stageTimes, firstRun: performance.now() - t1 };
     return outputs;
+  }
+
+  /**
+   * Runs the network with `values` (graph value names, by the key to return them under) as outputs
+   * too, in an executable of its own on `backend` (default: the model's), freed after the run. This
+   * is what `dump` and `verify` (golden.ts) read module outputs with; the model's own executable
+   * keeps its fused, output-free plan.
+   */
+  async forwardValues(input: TensorLike | NdArrayLike, values: Readonly<Record<string, string>>, backend: Backend = this.backend): Promise<Record<string, Tensor>> {
+    if (this.disposed) throw new ModelDisposedError(this.name, 'forwardValues');
+    const x = checkInput(this.graph, input);
+    const exe = await backend.compile({ ...this.graph, outputs: { ...this.graph.outputs, ...values } }, this.weights);
+    try {
+      return await exe.run(x);
+    } finally {
+      exe.dispose();
+    }
   }
 
   /** Compiles on the backend, recording the compile's time and its stages in `timings`. */
@@ -287,7 +308,8 @@ if (typeof Symbol.dispose === 'symbol') {
 }
 
 /** Validates a forward input: float32 data, NCHW with the right channel count (NHWC is named). */
-function checkInput(g: Graph, input: TensorLike): Tensor {
+function checkInput(g: Graph, given: TensorLike | NdArrayLike): Tensor {
+  const input = given && asTensor(given, `${g.name} input`);
   if (!input || !(input.data instanceof Float32Array)) {
     const found = input?.data?.constructor?.name ?? typeof input?.data;
     throw new TypeError(`${g.name}: input data must be a Float32Array, got ${found}`);

@@ -117,6 +117,19 @@ export type GraphNode =
 
 export type OpName = GraphNode['op'];
 
+/**
+ * The output of one module of the source library, as a PyTorch forward hook (or Paddle's
+ * `register_forward_post_hook`) on `named_modules()` sees it: what `dump` writes and `verify` reads.
+ */
+export interface ModuleOutput {
+  /** Module path: `conv1`, `layer2.1`, `layer3`, `avgpool`, `fc`; Paddle's `stem.0`, `blocks.3`, `avg_pool`. */
+  readonly path: string;
+  /** The graph value holding it. */
+  readonly value: string;
+  /** The hook sees [N, C] pooled features as [N, C, 1, 1] (AdaptiveAvgPool2d before the flatten). */
+  readonly keepDims?: boolean;
+}
+
 export interface Graph {
   /** The model name it was built for. */
   readonly name: string;
@@ -131,6 +144,12 @@ export interface Graph {
   readonly outputs: Readonly<Record<string, string>>;
   /** The primary output returned by `forward` (a key of `outputs`). */
   readonly primaryOutput: string;
+  /**
+   * The source library's modules whose outputs a forward hook sees, in the order the hooks fire
+   * (a Sequential's after its children): the stem's parts, each block, each stage, the pooling and
+   * the head. Not every graph value is one (a block's inner convs are left out; see golden.ts).
+   */
+  readonly modules?: readonly ModuleOutput[];
 }
 
 /** The state-dict entries a graph reads, in node order, with the shape each must have. */

@@ -9,8 +9,11 @@ import { classifyCommand } from './classify.js';
 import { evalCommand } from './eval.js';
 import { convertCommand } from './convert.js';
 import { benchCommand } from './bench.js';
+import { dumpCommand } from './dump.js';
+import { verifyCommand } from './verify.js';
 
 const COMMANDS: Command[] = [classifyCommand, evalCommand, runCommand, modelsCommand, summaryCommand, convertCommand, benchCommand];
+COMMANDS.push(dumpCommand, verifyCommand);
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -3,6 +3,7 @@
  * Browser-safe: no `node:` imports. Steps: drop alpha -> resize the shorter side -> center crop ->
  * scale, subtract mean, divide by std -> CHW.
  */
+import { isNdArray, ndarrayToImage, type ImageLayout, type NdArrayLike } from '../ndarray.js';
 import type { Tensor } from '../tensor.js';
 import { centerCrop } from './crop.js';
 import { toRgb, roundHalfEven, type ImageDataLike, type RgbImage } from './image.js';
@@ -16,6 +17,8 @@ export interface PreprocessOptions {
   readonly size?: number;
   /** Shorter side before the crop; default: from the preset (`shortSide` scaled to `size`, or `size / cropPct`). */
   readonly resizeSize?: number;
+  /** Axis order of an ndarray image: 'whc' (default; get-pixels' [width, height, channels]) or 'hwc'. */
+  readonly layout?: ImageLayout;
 }
 
 /** The shorter-side target a preset uses for a given crop size. */
@@ -57,13 +60,16 @@ function checkSide(what: string, v: number | undefined): void {
   if (v !== undefined && (!Number.isInteger(v) || v <= 0)) throw new RangeError(`${what} must be a positive integer, got ${v}`);
 }
 
-/** Pixels -> Tensor [1, 3, size, size], following `preset` (a name from PRESETS or a Preset object). */
-export function preprocess(image: ImageDataLike, preset: PresetName | Preset, options: PreprocessOptions = {}): Tensor {
+/**
+ * Pixels -> Tensor [1, 3, size, size], following `preset` (a name from PRESETS or a Preset object).
+ * `image` is ImageData-like, or an 8-bit ndarray view (get-pixels' output; see `options.layout`).
+ */
+export function preprocess(image: ImageDataLike | NdArrayLike, preset: PresetName | Preset, options: PreprocessOptions = {}): Tensor {
   const p = typeof preset === 'string' ? getPreset(preset) : preset;
   checkSide('size', options.size);
   checkSide('resizeSize', options.resizeSize);
   const size = options.size ?? p.cropSize;
-  let rgb = toRgb(image);
+  let rgb = toRgb(isNdArray(image) ? ndarrayToImage(image, options.layout) : image);
 
   if (p.resize === null) {
     if (size !== p.cropSize || options.resizeSize !== undefined) {
@@ -88,6 +94,6 @@ export function preprocess(image: ImageDataLike, preset: PresetName | Preset, op
 }
 
 /** Several images -> one Tensor [N, 3, size, size]. */
-export function preprocessBatch(images: readonly ImageDataLike[], preset: PresetName | Preset, options: PreprocessOptions = {}): Tensor {
+export function preprocessBatch(images: readonly (ImageDataLike | NdArrayLike)[], preset: PresetName | Preset, options: PreprocessOptions = {}): Tensor {
   return stackBatch(images.map((im) => preprocess(im, preset, options)));
 }

@@ -6,7 +6,7 @@
  * see: torchvision/models/resnet.py, timm/models/resnet.py, ppcls/arch/backbone/legendary_models/resnet.py,
  * ppcls/arch/backbone/model_zoo/resnext*.py, akamaster/pytorch_resnet_cifar10/resnet.py
  */
-import type { Graph, GraphNode } from '../graph.js';
+import type { Graph, GraphNode, ModuleOutput } from '../graph.js';
 import type { Pads4 } from '../shape.js';
 import type { ModelConfig, Naming } from './config.js';
 
@@ -158,6 +158,11 @@ export function buildResNet(cfg: ModelConfig, opts: BuildOptions = {}): Graph {
   const names = namesFor(cfg.naming, cfg);
   const b = new Builder(names, cfg.bnEps);
   const outputs: Record<string, string> = {};
+  // Module outputs as forward hooks see them (Graph.modules): torch modules by their paths; a Paddle
+  // ConvBNLayer (stem.0, conv1_1) ends with its ReLU; timm calls torchvision's `relu` act1.
+  const modules: ModuleOutput[] = [];
+  const hook = (path: string, value: string, keepDims?: boolean) => modules.push(keepDims ? { path, value, keepDims } : { path, value });
+  const torchLike = cfg.naming === 'torch' || cfg.naming === 'cifar';
 
   // --- stem ---
   let x = 'input';
@@ -166,8 +171,12 @@ export function buildResNet(cfg: ModelConfig, opts: BuildOptions = {}): Graph {
     // torch: conv1 + bn1 + relu; Paddle: stem.0 / conv as one ConvBN unit.
     const unit = cfg.naming === 'torch' ? 'conv1' : names.stem(0);
     x = b.conv(names.conv(unit), x, 3, cfg.stemWidth, 7, 2);
+    if (torchLike) hook('conv1', x);
     x = b.bn(cfg.naming === 'torch' ? 'bn1' : names.bn(unit), x, cfg.stemWidth);
+    if (torchLike) hook('bn1', x);
     x = b.relu(cfg.naming === 'torch' ? 'relu' : `${unit}.relu`, x);
+    hook(torchLike ? (cfg.source === 'timm' ? 'act1' : 'relu') : unit, x);
+    if (cfg.naming === 'paddle') hook('stem', x);
     channels = cfg.stemWidth;
   } else if (cfg.stem === 'deep') {
     const w = cfg.stemWidth;
@@ -178,22 +187,32 @@ export function buildResNet(cfg: ModelConfig, opts: BuildOptions = {}): Graph {
       if (cfg.naming === 'torch') {
         // timm: conv1 = Sequential(conv, bn, act, conv, bn, act, conv) then bn1 / act1.
         x = b.conv(`conv1.${3 * i}`, x, cin, widths[i], 3, stride);
+        hook(`conv1.${3 * i}`, x);
+        if (i === 2) hook('conv1', x); // the Sequential's output: its last conv's
         x = i < 2 ? b.bn(`conv1.${3 * i + 1}`, x, widths[i]) : b.bn('bn1', x, widths[i]);
+        hook(i < 2 ? `conv1.${3 * i + 1}` : 'bn1', x);
         x = b.relu(i < 2 ? `conv1.${3 * i + 2}` : 'act1', x);
+        hook(i < 2 ? `conv1.${3 * i + 2}` : 'act1', x);
       } else {
         x = b.convBn(names.stem(i), x, cin, widths[i], 3, stride, true);
+        hook(names.stem(i), x);
       }
       cin = widths[i];
     }
+    if (cfg.naming === 'paddle') hook('stem', x);
     channels = 2 * w;
   } else {
+    // akamaster: F.relu(self.bn1(self.conv1(x))); the ReLU is a function, no module sees it.
     x = b.conv('conv1', x, 3, cfg.stemWidth, 3, 1);
+    hook('conv1', x);
     x = b.bn('bn1', x, cfg.stemWidth);
+    hook('bn1', x);
     x = b.relu('relu', x);
     channels = cfg.stemWidth;
   }
   if (cfg.stem !== 'cifar') {
     x = b.push({ op: 'maxpool', name: names.maxpool, input: x, output: '', kernel: [3, 3], stride: [2, 2], pads: [1, 1, 1, 1], ceilMode: false });
+    hook(names.maxpool, x);
   }
   outputs.stem = x;
 
@@ -247,20 +266,37 @@ export function buildResNet(cfg: ModelConfig, opts: BuildOptions = {}): Graph {
       }
       y = b.push({ op: 'add', name: `${prefix}.add`, inputs: [y, shortcut], output: '' });
       x = b.relu(relu, y);
+      hook(prefix, x);
       channels = outC;
     }
+    if (torchLike) hook(`layer${s + 1}`, x);
     outputs[`stage${s + 1}`] = x;
   });
+  if (cfg.naming === 'paddle') hook('blocks', x);
 
   // --- head ---
   const pooled = b.push({ op: 'globalavgpool', name: names.globalPool, input: x, output: '' });
+  if (cfg.naming === 'paddle') {
+    hook('avg_pool', pooled, true);
+    hook('flatten', pooled);
+  } else if (cfg.naming === 'paddle-zoo') {
+    hook(names.globalPool, pooled, true);
+  } else if (cfg.naming === 'torch' && cfg.source === 'timm') {
+    // SelectAdaptivePool2d('avg', flatten=True): pool = AdaptiveAvgPool2d(1), then nn.Flatten.
+    hook('global_pool.pool', pooled, true);
+    hook('global_pool.flatten', pooled);
+    hook('global_pool', pooled);
+  } else if (cfg.naming === 'torch') {
+    hook('avgpool', pooled, true);
+  } // akamaster pools with F.avg_pool2d: no module
   if (opts.featuresOnly) {
     outputs.features = pooled;
-    return { name: cfg.name, input: 'input', inChannels: 3, nodes: b.nodes, outputs, primaryOutput: 'features' };
+    return { name: cfg.name, input: 'input', inChannels: 3, nodes: b.nodes, outputs, primaryOutput: 'features', modules };
   }
   const logits = b.push({
     op: 'linear', name: names.fc, input: pooled, output: '', inFeatures: channels, outFeatures: numClasses, weightLayout: names.fcLayout,
     params: { weight: `${names.fc}.weight`, bias: `${names.fc}.bias` },
   });
-  return { name: cfg.name, input: 'input', inChannels: 3, nodes: b.nodes, outputs: { logits }, primaryOutput: 'logits' };
+  hook(names.fc, logits);
+  return { name: cfg.name, input: 'input', inChannels: 3, nodes: b.nodes, outputs: { logits }, primaryOutput: 'logits', modules };
 }

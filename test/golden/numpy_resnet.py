@@ -8,6 +8,8 @@ It shares no code with resnet-ts: it was written from the libraries' documented 
   weights.pdparams      PaddleClas names, a protocol-4 pickle as paddle.save writes it
   input.npy             float32 [N, 3, H, W]
   logits.npy            float32 [N, K]
+  acts.safetensors      every module output a forward hook on named_modules() sees (stem parts,
+                        blocks, stages, pooling, head), float32, named by module path
 
 usage: numpy_resnet.py --model resnet50d --batch 2 --size 33 [--size 33x65] --seed 0 --out DIR
        [--num-classes 10]        numpy_resnet.py --list
@@ -162,15 +164,42 @@ class Weights:
         return (stored if self.style == 'torch' else stored.T), bias
 
 
-def conv_bn(W, x, conv_key, bn_prefix, cout, k, stride=1, groups=1, act=True):
+# Module outputs in the order forward hooks fire (a container's after its children), by module
+# path as the library's named_modules() / named_sublayers() gives it. Reset by main().
+ACTS = {}
+
+
+def rec(name, x):
+    assert name not in ACTS, f'module output {name} recorded twice'
+    ACTS[name] = x
+    return x
+
+
+def conv_bn(W, x, conv_key, bn_prefix, cout, k, stride=1, groups=1, act=True, names=(None, None, None)):
+    """Conv (no bias) + BN (+ ReLU); `names` = module paths of the conv, BN and ReLU outputs to record."""
     w = W.conv(conv_key, cout, x.shape[1] // groups, k)
-    y = batchnorm(conv2d(x, w, stride, k // 2, groups), *W.bn(bn_prefix, cout))
-    return relu(y) if act else y
+    c = conv2d(x, w, stride, k // 2, groups)
+    if names[0]:
+        rec(names[0], c)
+    y = batchnorm(c, *W.bn(bn_prefix, cout))
+    if names[1]:
+        rec(names[1], y)
+    if act:
+        y = relu(y)
+        if names[2]:
+            rec(names[2], y)
+    return y
 
 
 def classifier(W, x, key, num_classes):
+    """Linear on pooled features x [N, C]."""
     w, b = W.linear(key, x.shape[1], num_classes)
-    return global_avgpool(x) @ w.T + b
+    return rec(key, x @ w.T + b)
+
+
+def keepdims(x):
+    """[N, C] -> [N, C, 1, 1]: what AdaptiveAvgPool2d(1) returns before the flatten."""
+    return x[:, :, None, None]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -181,15 +210,19 @@ def classifier(W, x, key, num_classes):
 # ----------------------------------------------------------------------------------------------
 
 def torch_resnet(W, x, cfg, num_classes):
-    # stem
-    if cfg.get('stem_width'):
+    # stem (timm calls the stem ReLU act1; torchvision relu)
+    timm = cfg.get('timm', False)
+    if cfg.get('stem_width'):  # timm: conv1 = Sequential(conv, bn, act, conv, bn, act, conv), then bn1, act1
         sw = cfg['stem_width']
-        x = conv_bn(W, x, 'conv1.0.weight', 'conv1.1', sw, 3, stride=2)
-        x = conv_bn(W, x, 'conv1.3.weight', 'conv1.4', sw, 3)
-        x = conv_bn(W, x, 'conv1.6.weight', 'bn1', 2 * sw, 3)
+        x = conv_bn(W, x, 'conv1.0.weight', 'conv1.1', sw, 3, stride=2, names=('conv1.0', 'conv1.1', 'conv1.2'))
+        x = conv_bn(W, x, 'conv1.3.weight', 'conv1.4', sw, 3, names=('conv1.3', 'conv1.4', 'conv1.5'))
+        w = W.conv('conv1.6.weight', 2 * sw, sw, 3)
+        c = rec('conv1.6', conv2d(x, w, 1, 1))
+        rec('conv1', c)
+        x = rec('act1', relu(rec('bn1', batchnorm(c, *W.bn('bn1', 2 * sw)))))
     else:
-        x = conv_bn(W, x, 'conv1.weight', 'bn1', 64, 7, stride=2)
-    x = maxpool_3x3_s2_p1(x)
+        x = conv_bn(W, x, 'conv1.weight', 'bn1', 64, 7, stride=2, names=('conv1', 'bn1', 'act1' if timm else 'relu'))
+    x = rec('maxpool', maxpool_3x3_s2_p1(x))
 
     bottleneck = cfg['block'] == 'bottleneck'
     expansion = 4 if bottleneck else 1
@@ -218,8 +251,16 @@ def torch_resnet(W, x, cfg, num_classes):
                                     planes * expansion, 1, stride=stride, act=False)
             else:
                 short = x
-            x = relu(out + short)
-    return classifier(W, x, 'fc', num_classes)
+            x = rec(p, relu(out + short))
+        rec(f'layer{s + 1}', x)
+    pooled = global_avgpool(x)
+    if timm:  # SelectAdaptivePool2d: pool = AdaptiveAvgPool2d(1), flatten = nn.Flatten(1)
+        rec('global_pool.pool', keepdims(pooled))
+        rec('global_pool.flatten', pooled)
+        rec('global_pool', pooled)
+    else:
+        rec('avgpool', keepdims(pooled))
+    return classifier(W, pooled, 'fc', num_classes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,9 +273,10 @@ def torch_resnet(W, x, cfg, num_classes):
 def paddle_legendary(W, x, cfg, num_classes):
     vd = cfg['version'] == 'vd'
     stem = [(32, 3, 2), (32, 3, 1), (64, 3, 1)] if vd else [(64, 7, 2)]
-    for j, (cout, k, stride) in enumerate(stem):
-        x = conv_bn(W, x, f'stem.{j}.conv.weight', f'stem.{j}.bn', cout, k, stride=stride)
-    x = maxpool_3x3_s2_p1(x)
+    for j, (cout, k, stride) in enumerate(stem):  # each ConvBNLayer ends with its ReLU
+        x = rec(f'stem.{j}', conv_bn(W, x, f'stem.{j}.conv.weight', f'stem.{j}.bn', cout, k, stride=stride))
+    rec('stem', x)
+    x = rec('max_pool', maxpool_3x3_s2_p1(x))
 
     bottleneck = cfg['block'] == 'bottleneck'
     g = 0
@@ -260,9 +302,13 @@ def paddle_legendary(W, x, cfg, num_classes):
                                     stride=stride, act=False)
             else:
                 short = x
-            x = relu(out + short)
+            x = rec(p, relu(out + short))
             g += 1
-    return classifier(W, x, 'fc', num_classes)
+    rec('blocks', x)
+    pooled = global_avgpool(x)
+    rec('avg_pool', keepdims(pooled))
+    rec('flatten', pooled)
+    return classifier(W, pooled, 'fc', num_classes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -274,10 +320,10 @@ def paddle_legendary(W, x, cfg, num_classes):
 
 def paddle_resnext_vd(W, x, cfg, num_classes):
     card = cfg['cardinality']
-    x = conv_bn(W, x, 'conv1_1._conv.weight', 'conv1_1._batch_norm', 32, 3, stride=2)
-    x = conv_bn(W, x, 'conv1_2._conv.weight', 'conv1_2._batch_norm', 32, 3)
-    x = conv_bn(W, x, 'conv1_3._conv.weight', 'conv1_3._batch_norm', 64, 3)
-    x = maxpool_3x3_s2_p1(x)
+    x = rec('conv1_1', conv_bn(W, x, 'conv1_1._conv.weight', 'conv1_1._batch_norm', 32, 3, stride=2))
+    x = rec('conv1_2', conv_bn(W, x, 'conv1_2._conv.weight', 'conv1_2._batch_norm', 32, 3))
+    x = rec('conv1_3', conv_bn(W, x, 'conv1_3._conv.weight', 'conv1_3._batch_norm', 64, 3))
+    x = rec('pool2d_max', maxpool_3x3_s2_p1(x))
 
     num_filters = [128, 256, 512, 1024] if card == 32 else [256, 512, 1024, 2048]
     for s, blocks in enumerate(cfg['layers']):
@@ -295,8 +341,10 @@ def paddle_resnext_vd(W, x, cfg, num_classes):
                 short = conv_bn(W, src, f'{p}.short._conv.weight', f'{p}.short._batch_norm', cout, 1, act=False)
             else:
                 short = x
-            x = relu(out + short)
-    return classifier(W, x, 'out', num_classes)
+            x = rec(p, relu(out + short))
+    pooled = global_avgpool(x)
+    rec('pool2d_avg', keepdims(pooled))
+    return classifier(W, pooled, 'out', num_classes)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,7 +353,9 @@ def paddle_resnext_vd(W, x, cfg, num_classes):
 # ----------------------------------------------------------------------------------------------
 
 def cifar_resnet(W, x, cfg, num_classes):
-    x = conv_bn(W, x, 'module.conv1.weight', 'module.bn1', 16, 3)
+    # the model's own module paths have no 'module.' (only the DataParallel checkpoints do); its
+    # ReLUs and the pooling are functions (F.relu, F.avg_pool2d), which no hook sees
+    x = conv_bn(W, x, 'module.conv1.weight', 'module.bn1', 16, 3, names=('conv1', 'bn1', None))
     for s in range(3):
         planes = 16 * 2 ** s
         for i in range(cfg['n']):
@@ -314,10 +364,12 @@ def cifar_resnet(W, x, cfg, num_classes):
             out = conv_bn(W, x, f'{p}.conv1.weight', f'{p}.bn1', planes, 3, stride=stride)
             out = conv_bn(W, out, f'{p}.conv2.weight', f'{p}.bn2', planes, 3, act=False)
             short = shortcut_option_a(x, planes) if stride != 1 or x.shape[1] != planes else x
-            x = relu(out + short)
+            x = rec(f'layer{s + 1}.{i}', relu(out + short))
+        rec(f'layer{s + 1}', x)
     # F.avg_pool2d(out, out.size()[3]) is the global mean on the square inputs used here
     assert x.shape[2] == x.shape[3], 'the CIFAR head pools a square map'
-    return classifier(W, x, 'module.linear', num_classes)
+    w, b = W.linear('module.linear', x.shape[1], num_classes)
+    return rec('linear', global_avgpool(x) @ w.T + b)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -333,11 +385,11 @@ MODELS = {
     'wide_resnet50_2': (torch_resnet, dict(block='bottleneck', layers=R50, base_width=128)),
     'resnet50_va': (torch_resnet, dict(block='bottleneck', layers=R50, stride_on_1x1=True)),
     # timm
-    'resnet50c': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=32)),
-    'resnet50d': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=32, avg_down=True)),
-    'resnet18d': (torch_resnet, dict(block='basic', layers=[2, 2, 2, 2], stem_width=32, avg_down=True)),
-    'resnet26d': (torch_resnet, dict(block='bottleneck', layers=[2, 2, 2, 2], stem_width=32, avg_down=True)),
-    'resnet50s': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=64)),
+    'resnet50c': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=32, timm=True)),
+    'resnet50d': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=32, avg_down=True, timm=True)),
+    'resnet18d': (torch_resnet, dict(block='basic', layers=[2, 2, 2, 2], stem_width=32, avg_down=True, timm=True)),
+    'resnet26d': (torch_resnet, dict(block='bottleneck', layers=[2, 2, 2, 2], stem_width=32, avg_down=True, timm=True)),
+    'resnet50s': (torch_resnet, dict(block='bottleneck', layers=R50, stem_width=64, timm=True)),
     # PaddleClas
     'ResNet18': (paddle_legendary, dict(block='basic', layers=[2, 2, 2, 2], version='vb')),
     'ResNet50_vd': (paddle_legendary, dict(block='bottleneck', layers=R50, version='vd')),
@@ -418,6 +470,7 @@ def main(argv):
     # akamaster's shipped checkpoints predate num_batches_tracked (torch < 0.4.1)
     W = Weights(a.seed, 'paddle' if paddle else 'torch', batches_tracked=not cifar)
     x = np.random.default_rng(a.seed + 1_000_003).normal(0.0, 1.0, (a.batch, 3, h, w)).astype(np.float32)
+    ACTS.clear()
     logits = build(W, x.astype(np.float64), cfg, a.num_classes)
 
     os.makedirs(a.out, exist_ok=True)
@@ -427,10 +480,11 @@ def main(argv):
         write_safetensors(os.path.join(a.out, 'weights.safetensors'), W.tensors)
     np.save(os.path.join(a.out, 'input.npy'), x)
     np.save(os.path.join(a.out, 'logits.npy'), logits.astype(np.float32))
+    write_safetensors(os.path.join(a.out, 'acts.safetensors'), {k: v.astype(np.float32) for k, v in ACTS.items()})
     n_params = sum(int(t.size) for k, t in W.tensors.items() if not k.endswith('num_batches_tracked'))
     print(json.dumps({'model': a.model, 'tensors': len(W.tensors), 'values': n_params,
                       'input': list(x.shape), 'logits': list(logits.shape),
-                      'maxAbsLogit': float(np.abs(logits).max())}))
+                      'maxAbsLogit': float(np.abs(logits).max()), 'acts': list(ACTS)}))
 
 
 if __name__ == '__main__':
