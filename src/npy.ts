@@ -59,7 +59,7 @@ export function readNpy(
   }
   if (descr !== '<f4' && descr !== '=f4' && descr !== 'float32') {
     const hint = descr === '<f8' ? ' (float64: convert with x.astype(np.float32))' : descr === '>f4' ? ' (big-endian float32)' : '';
-    throw new NpyError(`${what} holds dtype ${JSON.stringify(descr.slice(0, 40))}${hint}; expected little-endian float32 '<f4'`);
+    throw new NpyError(`${what} holds dtype '${descr.slice(0, 40)}'${hint}; expected little-endian float32 '<f4'`);
   }
   const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   if (dims.length > maxRank) throw new NpyError(`${what}: shape has ${dims.length} dimensions, more than the limit of ${maxRank}`);

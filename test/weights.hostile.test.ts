@@ -203,7 +203,7 @@ describe('safetensors: what the format forbids', () => {
   it("dtype names equal to JS prototype names ('constructor', 'toString') are unknown dtypes", () => {
     for (const dtype of ['constructor', 'toString', 'hasOwnProperty']) {
       const e = thrown(() => readSafetensors(rawSafetensors({ w: { ...w, dtype } }, f32bytes([1]))));
-      expect(e.message).toMatch(new RegExp(`tensor 'w' has unknown or unsupported dtype '${dtype}'; supported: F64`));
+      expect(e.message).toMatch(new RegExp(`tensor 'w' has unknown or unsupported dtype "${dtype}"; supported: F64`));
       expect(e.message).not.toMatch(/function|NaN/);
     }
   });

@@ -52,7 +52,7 @@ function preview(x: unknown): string {
     return x.length <= 8 && x.every((v) => v === null || typeof v !== 'object') ? `[${x.map(preview).join(', ')}]` : `an array of ${x.length} items`;
   }
   if (typeof x === 'object' && x !== null) return `an object of ${Object.keys(x).length} keys`;
-  if (typeof x === 'string') return quote(x, 40);
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
   return String(x);
 }
 
@@ -110,14 +110,14 @@ export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<Chec
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
   } catch (e) {
-    throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid UTF-8 (${(e as Error).message})`);
+    throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   scanHeader(text, limits.maxDepth);
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid JSON (${(e as Error).message.slice(0, 120)})`);
+    throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid UTF-8 JSON (${(e as Error).message.slice(0, 120)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SafetensorsError(`safetensors: the header must be a JSON object, found ${Array.isArray(header) ? 'an array' : typeof header}`);

@@ -37,7 +37,7 @@ export function flattenTree(
   const others = new Map<string, CheckpointValue>();
   const ancestors = new Set<unknown>();
   const skipped = new Map<string, number>();
-  const visits = Budget.perByte(limits, 'visitsPerByte', inputBytes, 1000, 'values visited (shared references once per path)');
+  const visits = Budget.perByte(limits, 'visitsPerByte', inputBytes, 1000, 'checkpoint object graph is too large: values visited (shared references once per path)');
   const chars = Budget.perByte(limits, 'keyCharsPerByte', inputBytes, 1 << 20, 'characters of keys and integer text');
   const tupleKeys = new Map<unknown[], string>();
   const maxKey = limits.maxKeyLength;
