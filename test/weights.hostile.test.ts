@@ -12,8 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from '../src/api.js';
 import { DEFAULT_CHECKPOINT_LIMITS } from '../src/limits.js';
 import { NpyError, readNpy } from '../src/npy.js';
+import { Tensor } from '../src/tensor.js';
 import {
-  CheckpointError, PickleError, SafetensorsError, ZipError, readCheckpoint, readSafetensors, unpickle, writeSafetensors,
+  CheckpointError, PickleError, SafetensorsError, ZipError, adaptStateDict, readCheckpoint, readSafetensors, unpickle, writeSafetensors,
 } from '../src/weights/index.js';
 import { hostileVerdict, runHostile } from './helpers/hostile.js';
 import {
@@ -245,4 +246,22 @@ describe('npy: sizes from the header are checked before anything is copied', () 
     expect(thrown(() => readNpy(npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n`))).message).toMatch(/more elements than any file can hold/);
     expect(readNpy(npy(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }\n`, f32bytes([1, 2]))).shape).toEqual([2]);
   });
+});
+
+describe('key translation: numbers in keys come from the file', () => {
+  it('a stage number of 4e9 in a Paddle zoo key does not size an array', () => {
+    const t = new Tensor(new Float32Array(1), [1]);
+    const r = adaptStateDict(new Map([['bb_4000000000_0.conv0._conv.weight', t], ['conv._conv.weight', t]]), [{ key: 'conv1.weight', shape: [1] }]);
+    expect(r.scheme).toBe('paddle-zoo');
+    expect(r.notes.join('; ')).toMatch(/translated keys from the paddle-zoo scheme to torch/);
+  });
+
+  it('through the CLI (convert --model resnet20 translates the keys): the bar, and a mismatch error', () => {
+    const path = join(tmp, 'stage.pdparams');
+    const one = new Uint8Array(new Float32Array([1]).buffer);
+    writeFileSync(path, pickle(P.proto(2), P.emptyDict, P.mark, P.str('bb_4000000000_0.conv0._conv.weight'), numpyArrayOps('f4', [1], one), P.str('conv._conv.weight'), numpyArrayOps('f4', [1], one), P.setitems, P.stop));
+    const r = runHostile(['convert', path, join(tmp, 'stage.safetensors'), '--model', 'resnet20']);
+    expect(hostileVerdict(r)).toBe('');
+    expect(r.code).toBe(1);
+  }, 30_000);
 });
