@@ -198,3 +198,15 @@ export function bigintKeyDict(keys = 100_000): Uint8Array {
   const one = new Uint8Array(new Float32Array([1]).buffer);
   return pickle(P.proto(2), P.emptyDict, P.str('w'), numpyArrayOps('f4', [1], one), P.setitem, P.mark, body, P.setitems, P.stop);
 }
+
+/** `_rebuild_from_type_v2(_rebuild_from_type_v2, None, (... list, None, ((),), None) ..., None)`, `levels` deep. */
+export function nestedRebuildFromType(levels = 50_000): Uint8Array {
+  const open = new Uint8Array([...P.mark, ...get(0), ...P.none]);
+  const close = new Uint8Array([...P.none, ...P.tuple]);
+  return concat([
+    P.proto(2), P.global('torch._tensor', '_rebuild_from_type_v2'), put(0), POP, P.global('builtins', 'list'), put(1), POP,
+    get(0), repeat([...open], levels),
+    P.mark, get(1), P.none, P.emptyTuple, P.tuple1, P.none, P.tuple,
+    repeat([...close], levels), P.reduce, P.stop,
+  ]);
+}

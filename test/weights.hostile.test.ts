@@ -19,7 +19,7 @@ import {
 import { hostileVerdict, runHostile } from './helpers/hostile.js';
 import {
   bigintFanout, bigintKeyDict, bytearrayCopyBomb, deepDicts, deepJsonSafetensors, dictCopyBomb, legacyTorch, listCopyBomb,
-  manySmallArrays, npyRegexBomb, overlappingZip, sharedSubtreeBomb, torchZip, tupleKeyBomb,
+  manySmallArrays, nestedRebuildFromType, npyRegexBomb, overlappingZip, sharedSubtreeBomb, torchZip, tupleKeyBomb,
 } from './weights-hostile-inputs.js';
 import { P, concat, f32bytes, makeZip, numpyArrayOps, pickle, rawSafetensors, thrown, u32le, u64le } from './weights-fixtures.js';
 
@@ -53,6 +53,7 @@ const CASES: Case[] = [
   { name: 'big ints: one of 1 KiB is over maxIntBytes', file: 'bigint1k.pdparams', make: () => bigintFanout(10, 1024), error: /pickle: integer of 1024 bytes exceeds the 256-byte limit \(checkpoint limit 'maxIntBytes'\)/ },
   { name: 'zip: 1000 directory records over one 4 MiB entry', file: 'overlap.pth', make: () => overlappingZip(), error: /zip: entry 'archive\/data\/1' brings the bytes read to \d+, more than the \d+-byte archive holds: its entries overlap/ },
   { name: 'safetensors: a shape nested 200k arrays deep', file: 'deep.safetensors', make: () => deepJsonSafetensors(), error: /safetensors: the header nests deeper than 100 levels/ },
+  { name: 'torch: _rebuild_from_type_v2 nested in itself 50,000 times', file: 'rebuild.pth', make: () => torchZip(nestedRebuildFromType()), error: /torch\._tensor\._rebuild_from_type_v2 nested deeper than 100 levels \(checkpoint limit 'maxDepth'\)/ },
   { name: 'pdparams: 20k small arrays (a genuine shape) load', file: 'small.pdparams', make: () => manySmallArrays() },
 ];
 

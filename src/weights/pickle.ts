@@ -27,6 +27,7 @@ export interface CallContext {
   /** Charges `n` copied elements to the unpickler's copy budget. */
   copy(n: number, where: string): void;
   readonly maxRank: number;
+  readonly maxDepth: number;
   /** A dict key as stored: large ints become interned PyLongs (see the file comment), the rest is kept. */
   dictKey(k: unknown): unknown;
 }
@@ -251,13 +252,19 @@ function allowList(): Map<string, unknown> {
   fn('torch._utils._rebuild_parameter', rebuildParameter('torch._utils._rebuild_parameter'));
   fn('torch._utils._rebuild_parameter_with_state', rebuildParameter('torch._utils._rebuild_parameter_with_state'));
   // Tensor subclasses and tensors with attributes: _rebuild_from_type_v2(func, type, args, state).
-  fn('torch._tensor._rebuild_from_type_v2', (args, ctx) => {
-    argCount('torch._tensor._rebuild_from_type_v2', args, 4);
-    const [f, , fargs] = args;
-    if (!(f instanceof PyGlobal) || !f.call || !Array.isArray(fargs)) {
-      throw new PickleError(`torch._tensor._rebuild_from_type_v2: expected (function, type, args, state), found ${describe(f)}`);
+  // Its func may be itself, nested as deep as the file likes: unwrapped in a loop, not by recursion.
+  const REBUILD_FROM_TYPE = 'torch._tensor._rebuild_from_type_v2';
+  fn(REBUILD_FROM_TYPE, (args, ctx) => {
+    for (let level = 0; ; level++) {
+      argCount(REBUILD_FROM_TYPE, args, 4);
+      const [f, , fargs] = args;
+      if (!(f instanceof PyGlobal) || !f.call || !Array.isArray(fargs)) {
+        throw new PickleError(`${REBUILD_FROM_TYPE}: expected (function, type, args, state), found ${describe(f)}`);
+      }
+      if (f.qualified !== REBUILD_FROM_TYPE) return f.call(fargs, ctx);
+      if (level >= ctx.maxDepth) throw new PickleError(`${REBUILD_FROM_TYPE} nested deeper than ${ctx.maxDepth} levels (checkpoint limit 'maxDepth')`);
+      args = fargs;
     }
-    return f.call(fargs, ctx);
   });
   m.set('torch.Tensor', new PyGlobal('torch', 'Tensor'));
   m.set('torch.nn.parameter.Parameter', new PyGlobal('torch.nn.parameter', 'Parameter'));
@@ -423,7 +430,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
     if (!p) longs.set(hex, (p = new PyLong(k)));
     return p;
   };
-  const ctx: CallContext = { copy: (n, where) => copyBudget.take(n, `${where} at offset ${opAt}`), maxRank: limits.maxRank, dictKey };
+  const ctx: CallContext = { copy: (n, where) => copyBudget.take(n, `${where} at offset ${opAt}`), maxRank: limits.maxRank, maxDepth: limits.maxDepth, dictKey };
 
   const need = (n: number, what: string): number => {
     if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.length) {
