@@ -15,6 +15,7 @@ import { summarize, type Summary } from './models/summary.js';
 import { loadWeights, type WeightsReport } from './models/weights.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { Tensor, shapeToString, type TensorLike } from './tensor.js';
+import type { CheckpointLimits } from './limits.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -99,6 +100,8 @@ export interface CreateModelOptions extends BuildOptions {
   readonly weights?: WeightsSource;
   /** The weights' file name, used in error messages. */
   readonly weightsName?: string;
+  /** Raises the checkpoint readers' limits (src/limits.ts) for a genuine file that exceeds them. */
+  readonly checkpointLimits?: Partial<CheckpointLimits>;
   /** Seed of the generated weights when none are given (default 0). */
   readonly seed?: number;
   /** 'wasm' (default), 'webgpu', 'reference', 'auto' or a Backend object. */
@@ -371,7 +374,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
     let bound: Map<string, Tensor>;
-    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread }));
+    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
     ({ read, bind } = timings);
     weights = bound;
     if (!strict && bound.size < expected.length) {

@@ -8,7 +8,44 @@
 
 /** Limits on checkpoint readers (pickle, zip, torch, safetensors, pdparams, npy). */
 export interface CheckpointLimits {
-  // (section owned by the weight readers; fields added with their checks)
+  /**
+   * Nesting depth of containers (pickled dicts, lists and tuples; safetensors header JSON). PyTorch
+   * state dicts nest 2-4 levels. At most 1000: the readers recurse once per level.
+   */
+  readonly maxDepth: number;
+  /** Characters in one flattened key (`state_dict/layer1.0.conv1.weight`); real keys have under 200. */
+  readonly maxKeyLength: number;
+  /**
+   * Characters of all flattened keys and of the decimal text of big integers together, per byte of
+   * input, plus 1 Mi: shared (memoised) subtrees are flattened once per path, so this is what stops
+   * a small file from naming the same subtree a million times with long keys.
+   */
+  readonly keyCharsPerByte: number;
+  /** Values the flattening visits (shared references once per path), per byte of input, plus 1000. */
+  readonly visitsPerByte: number;
+  /**
+   * Elements the pickle's allow-listed constructors copy (`list(x)`, `dict(x)`, `bytearray(b)`,
+   * latin1 strings to bytes: each call copies, and a memoised argument costs 2 bytes to name again),
+   * per byte of input, plus 1 Mi.
+   */
+  readonly copiesPerByte: number;
+  /**
+   * float32 values the decoded tensors may take, per byte of input, plus 64 Ki: 1 byte of uint8
+   * storage becomes one float32, and views may share a storage.
+   */
+  readonly floatsPerByte: number;
+  /** Dimensions of one tensor or array (numpy and torch allow 64). */
+  readonly maxRank: number;
+  /**
+   * Bytes in one pickled integer (LONG1/LONG4, text INT/LONG as about 2.4 digits per byte). 2048
+   * bits is far beyond any seed or counter; flattening writes big ints in decimal, which costs
+   * quadratic time in their size.
+   */
+  readonly maxIntBytes: number;
+  /** Bytes of the safetensors JSON header (the reference implementation allows 100 MB). */
+  readonly maxSafetensorsHeaderBytes: number;
+  /** Bytes of a .npy header (numpy's reader refuses more than 10000 unless told otherwise). */
+  readonly maxNpyHeaderBytes: number;
 }
 
 /** Limits on image decoding and preprocessing (JPEG, PNG, resize). */
@@ -17,7 +54,18 @@ export interface ImageLimits {
   readonly maxPixels: number;
 }
 
-export const DEFAULT_CHECKPOINT_LIMITS: Readonly<CheckpointLimits> = Object.freeze({});
+export const DEFAULT_CHECKPOINT_LIMITS: Readonly<CheckpointLimits> = Object.freeze({
+  maxDepth: 100,
+  maxKeyLength: 4096,
+  keyCharsPerByte: 16,
+  visitsPerByte: 1,
+  copiesPerByte: 4,
+  floatsPerByte: 2,
+  maxRank: 64,
+  maxIntBytes: 256,
+  maxSafetensorsHeaderBytes: 100_000_000,
+  maxNpyHeaderBytes: 10_000,
+});
 
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = Object.freeze({
   maxPixels: 100e6,

@@ -5,7 +5,8 @@
  * with spaces to a multiple of 64 bytes and ending in '\n', then the raw data.
  * see: numpy/lib/format.py (the format's specification, NEP 1)
  */
-import { Tensor, shapeToString, sizeOf } from './tensor.js';
+import { type CheckpointLimits, DEFAULT_CHECKPOINT_LIMITS } from './limits.js';
+import { Tensor, shapeToString } from './tensor.js';
 
 export class NpyError extends Error {
   constructor(message: string) {
@@ -16,8 +17,18 @@ export class NpyError extends Error {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
-/** Parses a .npy file holding a little-endian float32 array in C order. */
-export function readNpy(bytes: Uint8Array, what = '.npy input'): Tensor {
+/**
+ * Parses a .npy file holding a little-endian float32 array in C order. The header is limited to
+ * `maxNpyHeaderBytes` (numpy's own default) and the shape to `maxRank` safe-integer dimensions
+ * whose product the data must match exactly, all checked before the data is copied.
+ */
+export function readNpy(
+  bytes: Uint8Array,
+  what = '.npy input',
+  limits: Partial<Pick<CheckpointLimits, 'maxNpyHeaderBytes' | 'maxRank'>> = {},
+): Tensor {
+  const maxHeader = limits.maxNpyHeaderBytes ?? DEFAULT_CHECKPOINT_LIMITS.maxNpyHeaderBytes;
+  const maxRank = limits.maxRank ?? DEFAULT_CHECKPOINT_LIMITS.maxRank;
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new NpyError(`${what} is not a .npy file (expected the magic bytes \\x93NUMPY)`);
   }
@@ -35,33 +46,39 @@ export function readNpy(bytes: Uint8Array, what = '.npy input'): Tensor {
   } else {
     throw new NpyError(`${what}: unsupported .npy version ${major}.${bytes[7]} (expected 1.0, 2.0 or 3.0)`);
   }
-  if (start + headerLen > bytes.length) throw new NpyError(`${what} is truncated inside its header`);
+  if (headerLen > maxHeader) {
+    throw new NpyError(`${what}: the .npy header is ${headerLen} bytes, more than the limit of ${maxHeader} (numpy's own default; limit 'maxNpyHeaderBytes')`);
+  }
+  if (start + headerLen > bytes.length) throw new NpyError(`${what} is truncated inside its header (${headerLen} bytes declared, ${bytes.length - start} present)`);
   const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(start, start + headerLen));
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1];
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) {
-    throw new NpyError(`${what}: malformed .npy header ${JSON.stringify(header.trim())}`);
+    throw new NpyError(`${what}: malformed .npy header ${JSON.stringify(header.trim().slice(0, 120))}`);
   }
   if (descr !== '<f4' && descr !== '=f4' && descr !== 'float32') {
     const hint = descr === '<f8' ? ' (float64: convert with x.astype(np.float32))' : descr === '>f4' ? ' (big-endian float32)' : '';
-    throw new NpyError(`${what} holds dtype '${descr}'${hint}; expected little-endian float32 '<f4'`);
+    throw new NpyError(`${what} holds dtype '${descr.slice(0, 40)}'${hint}; expected little-endian float32 '<f4'`);
   }
-  const shape = shapeText
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)
-    .map((s) => {
-      const d = Number(s.replace(/L$/, ''));
-      if (!Number.isInteger(d) || d < 0) throw new NpyError(`${what}: bad dimension '${s}' in shape (${shapeText})`);
-      return d;
-    });
+  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (dims.length > maxRank) throw new NpyError(`${what}: shape has ${dims.length} dimensions, more than the limit of ${maxRank}`);
+  const dataStart = start + headerLen;
+  const available = bytes.length - dataStart;
+  let count = 1;
+  const shape = dims.map((s) => {
+    const d = /^\d+L?$/.test(s) ? Number(s.replace(/L$/, '')) : NaN;
+    if (!Number.isSafeInteger(d)) throw new NpyError(`${what}: bad dimension ${JSON.stringify(s.slice(0, 40))} in shape (${shapeText.slice(0, 80)})`);
+    count *= d;
+    return d;
+  });
+  // Checked before any copy; a product beyond 2^53 can never match the bytes present.
+  if (!Number.isSafeInteger(count * 4)) {
+    throw new NpyError(`${what}: shape ${shapeToString(shape)} has more elements than any file can hold`);
+  }
   if (fortran === 'True' && shape.filter((d) => d > 1).length > 1) {
     throw new NpyError(`${what} is in Fortran (column-major) order; expected C order: save it with np.ascontiguousarray(x)`);
   }
-  const count = sizeOf(shape);
-  const dataStart = start + headerLen;
-  const available = bytes.length - dataStart;
   if (available < count * 4) {
     throw new NpyError(`${what} is truncated: shape ${shapeToString(shape)} needs ${count * 4} data bytes, found ${available}`);
   }

@@ -137,8 +137,9 @@ describe('safetensors: invalid files give specific errors', () => {
     });
   }
 
-  it('notes bytes that belong to no tensor', () => {
-    const f = readSafetensors(rawSafetensors(ok, f32bytes([1, 2, 3])));
-    expect(f.notes).toEqual(['safetensors: 4 of 12 data bytes belong to no tensor']);
+  it('refuses bytes that belong to no tensor (the format forbids them; issue 17)', () => {
+    expect(() => readSafetensors(rawSafetensors(ok, f32bytes([1, 2, 3])))).toThrow(
+      /safetensors: 4 of the 12 data bytes belong to no tensor \(expected the tensors to cover the data section exactly/,
+    );
   });
 });

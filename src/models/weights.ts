@@ -3,6 +3,7 @@
  * adapted to the model's names -> bound by key with shapes checked (strict by default). The ms
  * spent reading (parse and decode) and binding (find, adapt, bind) are returned as `timings`.
  */
+import type { CheckpointLimits } from '../limits.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint } from '../weights/index.js';
 
@@ -44,6 +45,8 @@ export interface LoadOptions {
    * classifier. They take part in key-scheme detection and translation, then are reported as ignored.
    */
   readonly unread?: readonly ExpectedParam[];
+  /** The checkpoint readers' limits, raised for a genuine giant file (src/limits.ts). */
+  readonly limits?: Partial<CheckpointLimits>;
 }
 
 export function loadWeights(
@@ -58,7 +61,7 @@ export function loadWeights(
   const notes: string[] = [];
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    const ckpt = readCheckpoint(bytes, { name: opts.name });
+    const ckpt = readCheckpoint(bytes, { name: opts.name, limits: opts.limits });
     format = ckpt.format;
     notes.push(...ckpt.notes);
     const sd = extractStateDict(ckpt);

@@ -9,3 +9,4 @@ export { adaptStateDict, detectKeyScheme, KEY_SCHEMES, type AdaptResult, type Ke
 export { readTorchZip, readTorchLegacy } from './torch.js';
 export { readPaddle } from './paddle.js';
 export { unpickle } from './pickle.js';
+export { DEFAULT_CHECKPOINT_LIMITS, type CheckpointLimits } from '../limits.js';

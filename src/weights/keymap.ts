@@ -45,13 +45,21 @@ const TORCH_BN: Record<string, string> = { running_mean: '_mean', running_var: '
 const paddleParam = (p: string) => PADDLE_BN[p] ?? p;
 const torchToPaddleParam = (p: string): string | undefined => (p === 'num_batches_tracked' ? undefined : (TORCH_BN[p] ?? p));
 
-/** Blocks per stage from keys like `layer2.3.` (torch, 1-based stages) or `bb_1_3.` (zoo, 0-based). */
+/** Stage numbers beyond this are not a ResNet's (they have 4): such keys are passed through, not counted. */
+const MAX_STAGES = 64;
+
+/**
+ * Blocks per stage from keys like `layer2.3.` (torch, 1-based stages) or `bb_1_3.` (zoo, 0-based).
+ * The stage number comes from the file, so it is bounded before it sizes the array (issue 17:
+ * `layer4000000000.0.` made a 4e9-element array).
+ */
 function stagesFrom(keys: readonly string[], re: RegExp, base: number): number[] | undefined {
   const counts: number[] = [];
   for (const k of keys) {
     const m = re.exec(k);
     if (!m) continue;
     const s = Number(m[1]) - base;
+    if (!(s >= 0 && s < MAX_STAGES) || !Number.isSafeInteger(Number(m[2]))) continue;
     counts[s] = Math.max(counts[s] ?? 0, Number(m[2]) + 1);
   }
   if (counts.length === 0) return undefined;

@@ -4,6 +4,7 @@
  * joined with '/' (the rule of the shared expected.json files). `extractStateDict` then finds the
  * state dict inside the usual wrappers (`{'state_dict': ...}`, `{'model': ...}`).
  */
+import type { CheckpointLimits } from '../limits.js';
 import { CheckpointError } from './errors.js';
 import { readPaddle } from './paddle.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
@@ -41,30 +42,33 @@ function describeStart(bytes: Uint8Array): string {
   return `${bytes.length} bytes starting ${hex || '(empty)'}`;
 }
 
-/** Reads any supported checkpoint. `name` (a file name) only prefixes error messages. */
-export function readCheckpoint(bytes: Uint8Array, opts: { name?: string } = {}): Checkpoint {
+/**
+ * Reads any supported checkpoint. `name` (a file name) only prefixes error messages; `limits`
+ * raises the readers' limits (src/limits.ts) for a genuine file that exceeds them.
+ */
+export function readCheckpoint(bytes: Uint8Array, opts: { name?: string; limits?: Partial<CheckpointLimits> } = {}): Checkpoint {
   try {
-    return readAny(bytes, opts.name);
+    return readAny(bytes, opts.name, opts.limits);
   } catch (e) {
     if (e instanceof CheckpointError && opts.name && !e.message.startsWith(`'${opts.name}'`)) e.message = `${opts.name}: ${e.message}`;
     throw e;
   }
 }
 
-function readAny(bytes: Uint8Array, name: string | undefined): Checkpoint {
+function readAny(bytes: Uint8Array, name: string | undefined, limits: Partial<CheckpointLimits> | undefined): Checkpoint {
   const what = name ? `'${name}'` : 'checkpoint';
   const format = detectFormat(bytes);
   switch (format) {
     case 'safetensors': {
-      const f = readSafetensors(bytes);
+      const f = readSafetensors(bytes, { limits });
       return { format, tensors: f.tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
     }
     case 'torch-zip':
-      return readTorchZip(bytes);
+      return readTorchZip(bytes, { limits });
     case 'torch-legacy':
-      return readTorchLegacy(bytes);
+      return readTorchLegacy(bytes, { limits });
     case 'paddle':
-      return readPaddle(bytes);
+      return readPaddle(bytes, { limits });
     case undefined:
       if (isTar(bytes)) {
         throw new CheckpointError(`${what} is a tar archive: the torch < 0.1.10 checkpoint format, which is not supported; re-save it with a current torch`);

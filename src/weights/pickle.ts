@@ -9,11 +9,36 @@
  * float -> number, str -> string, bytes/bytearray -> Uint8Array, list and tuple -> Array,
  * dict and OrderedDict -> Map, set -> PySet; torch and numpy objects -> the classes below.
  *
- * Bounds: every opcode consumes input, so the loop ends; strings and bytes are slices of the input;
- * integers are limited to 1 KiB; the memo and containers can only hold what the input pushed.
+ * Bounds (issue 17): every opcode consumes input, so the loop ends; strings and bytes are slices of
+ * the input; integers are limited to `maxIntBytes`; the memo, stack and containers only hold what the
+ * input pushed. What the allow-listed constructors copy (`list(x)`, `dict(x)`, `bytearray(b)`: a
+ * memoised argument costs 5 bytes to name again) is charged to a budget of `copiesPerByte` per input
+ * byte, and shapes are limited to `maxRank` dimensions before they are read.
+ * Python ints beyond 2^53 used as dict keys become `PyLong`s (one object per value): V8 hashes a
+ * bigint by its lowest 64 bits only, so Map keys sharing them made dict building quadratic.
  */
+import type { CheckpointLimits } from '../limits.js';
+import { Budget, clip, quote, resolveLimits } from './budget.js';
 import { type DType, ITEM_SIZE, decodeToFloat32 } from './dtype.js';
 import { PickleError, PickleGlobalError } from './errors.js';
+
+/** What an allow-listed callable may use: the copy budget and the limits. */
+export interface CallContext {
+  /** Charges `n` copied elements to the unpickler's copy budget. */
+  copy(n: number, where: string): void;
+  readonly maxRank: number;
+  readonly maxDepth: number;
+  /** A dict key as stored: large ints become interned PyLongs (see the file comment), the rest is kept. */
+  dictKey(k: unknown): unknown;
+}
+
+/** A Python int beyond 2^53 used as a dict key (interned: equal values are one object, as Python's dict wants). */
+export class PyLong {
+  constructor(readonly value: bigint) {}
+  toString(): string {
+    return String(this.value);
+  }
+}
 
 /** A `set` or `frozenset` (its items may be unhashable in JS terms, so kept as a list). */
 export class PySet {
@@ -25,7 +50,7 @@ export class PyGlobal {
   constructor(
     readonly module: string,
     readonly name: string,
-    readonly call?: (args: unknown[]) => unknown,
+    readonly call?: (args: unknown[], ctx: CallContext) => unknown,
   ) {}
   get qualified(): string {
     return `${this.module}.${this.name}`;
@@ -85,8 +110,8 @@ const NUMPY_DTYPES: Readonly<Record<string, DType>> = {
 };
 
 export function numpyDType(d: NumpyDType): DType {
-  const t = NUMPY_DTYPES[d.code];
-  if (!t) throw new PickleError(`numpy dtype '${d.code}' is not supported (expected one of ${Object.keys(NUMPY_DTYPES).slice(0, 14).join(', ')})`);
+  const t = Object.hasOwn(NUMPY_DTYPES, d.code) ? NUMPY_DTYPES[d.code] : undefined;
+  if (!t) throw new PickleError(`numpy dtype ${quote(d.code)} is not supported (expected one of ${Object.keys(NUMPY_DTYPES).slice(0, 14).join(', ')})`);
   return t;
 }
 
@@ -110,7 +135,10 @@ function isInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x);
 }
 
-function intList(x: unknown, what: string): number[] {
+function intList(x: unknown, what: string, maxRank: number): number[] {
+  if (Array.isArray(x) && x.length > maxRank) {
+    throw new PickleError(`${what} has ${x.length} dimensions, more than the limit of ${maxRank} (checkpoint limit 'maxRank')`);
+  }
   if (!Array.isArray(x) || !x.every((v) => isInt(v) && v >= 0)) {
     throw new PickleError(`${what} must be a tuple of non-negative integers, found ${describe(x)}`);
   }
@@ -121,12 +149,16 @@ function intList(x: unknown, what: string): number[] {
 export function describe(x: unknown): string {
   if (x === null) return 'None';
   if (x === undefined) return 'nothing';
-  if (typeof x === 'string') return `'${x.length > 40 ? `${x.slice(0, 40)}...` : x}'`;
-  if (typeof x === 'number' || typeof x === 'boolean' || typeof x === 'bigint') return String(x);
+  if (typeof x === 'string') return quote(x, 40);
+  if (typeof x === 'number' || typeof x === 'boolean') return String(x);
+  if (typeof x === 'bigint' || x instanceof PyLong) {
+    const v = x instanceof PyLong ? x.value : x;
+    return v >= -(10n ** 40n) && v <= 10n ** 40n ? String(v) : `an integer of ${v.toString(16).length * 4} bits`;
+  }
   if (x instanceof Uint8Array) return `bytes(${x.length})`;
   if (Array.isArray(x)) return `a sequence of ${x.length}`;
   if (x instanceof Map) return `a dict of ${x.size}`;
-  if (x instanceof PyGlobal) return x.qualified;
+  if (x instanceof PyGlobal) return quote(x.qualified);
   return (x as object).constructor?.name ?? typeof x;
 }
 
@@ -137,11 +169,11 @@ function argCount(g: string, args: unknown[], min: number, max = min): void {
 }
 
 /** torch._utils._rebuild_tensor(storage, storage_offset, size, stride) and _v2 (+ requires_grad, hooks[, metadata]). */
-function rebuildTensor(g: string, args: unknown[]): TorchTensorRef {
+function rebuildTensor(g: string, args: unknown[], ctx: CallContext): TorchTensorRef {
   const [storage, offset, size, stride] = args;
   if (!isInt(offset) || offset < 0) throw new PickleError(`${g}: storage offset must be a non-negative integer, found ${describe(offset)}`);
-  const shape = intList(size, `${g}: size`);
-  const strides = intList(stride, `${g}: stride`);
+  const shape = intList(size, `${g}: size`, ctx.maxRank);
+  const strides = intList(stride, `${g}: stride`, ctx.maxRank);
   if (shape.length !== strides.length) {
     throw new PickleError(`${g}: size has ${shape.length} dimensions but stride has ${strides.length}`);
   }
@@ -151,54 +183,66 @@ function rebuildTensor(g: string, args: unknown[]): TorchTensorRef {
 /** The allow-list: `module.name` -> what GLOBAL pushes. Nothing here runs Python. */
 function allowList(): Map<string, unknown> {
   const m = new Map<string, unknown>();
-  const fn = (q: string, call: (args: unknown[]) => unknown) => {
+  const fn = (q: string, call: (args: unknown[], ctx: CallContext) => unknown) => {
     const cut = q.lastIndexOf('.');
     m.set(q, new PyGlobal(q.slice(0, cut), q.slice(cut + 1), call));
   };
-  const newDict = (g: string) => (args: unknown[]) => {
+  const newDict = (g: string) => (args: unknown[], ctx: CallContext) => {
     argCount(g, args, 0, 1);
     const d = new Map<unknown, unknown>();
     if (args.length === 1) {
-      const items = args[0] instanceof Map ? [...args[0]] : args[0];
-      if (!Array.isArray(items)) throw new PickleError(`${g}: expected a list of pairs, found ${describe(items)}`);
-      for (const pair of items) {
-        if (!Array.isArray(pair) || pair.length !== 2) throw new PickleError(`${g}: expected (key, value) pairs, found ${describe(pair)}`);
-        d.set(pair[0], pair[1]);
+      const src = args[0];
+      if (!(src instanceof Map) && !Array.isArray(src)) throw new PickleError(`${g}: expected a list of pairs, found ${describe(src)}`);
+      // A dict entry is charged as 4 elements: inserting into a Map costs several times an array slot.
+      ctx.copy(4 * (src instanceof Map ? src.size : src.length), g);
+      if (src instanceof Map) for (const [k, v] of src) d.set(k, v);
+      else {
+        for (const pair of src) {
+          if (!Array.isArray(pair) || pair.length !== 2) throw new PickleError(`${g}: expected (key, value) pairs, found ${describe(pair)}`);
+          d.set(ctx.dictKey(pair[0]), pair[1]);
+        }
       }
     }
     return d;
   };
+  const copyList = (g: string) => (args: unknown[], ctx: CallContext): unknown[] => {
+    if (!args.length || !Array.isArray(args[0])) return [];
+    ctx.copy(args[0].length, g);
+    return [...args[0]];
+  };
   fn('collections.OrderedDict', newDict('collections.OrderedDict'));
   fn('builtins.dict', newDict('builtins.dict'));
-  fn('builtins.list', (args) => (args.length && Array.isArray(args[0]) ? [...args[0]] : []));
-  fn('builtins.tuple', (args) => (args.length && Array.isArray(args[0]) ? [...args[0]] : []));
-  const newSet = (args: unknown[]) => new PySet(args.length && Array.isArray(args[0]) ? [...args[0]] : []);
-  fn('builtins.set', newSet);
-  fn('builtins.frozenset', newSet);
-  fn('builtins.bytearray', (args) => {
+  fn('builtins.list', copyList('builtins.list'));
+  fn('builtins.tuple', copyList('builtins.tuple'));
+  fn('builtins.set', (args, ctx) => new PySet(copyList('builtins.set')(args, ctx)));
+  fn('builtins.frozenset', (args, ctx) => new PySet(copyList('builtins.frozenset')(args, ctx)));
+  fn('builtins.bytearray', (args, ctx) => {
     if (args.length === 0) return new Uint8Array(0);
-    if (args[0] instanceof Uint8Array) return args[0].slice();
-    if (typeof args[0] === 'string' && args[1] === 'latin-1') return latin1Bytes(args[0], 'builtins.bytearray');
+    if (args[0] instanceof Uint8Array) {
+      ctx.copy(args[0].length, 'builtins.bytearray');
+      return args[0].slice();
+    }
+    if (typeof args[0] === 'string' && args[1] === 'latin-1') return latin1Bytes(args[0], 'builtins.bytearray', ctx);
     throw new PickleError(`builtins.bytearray: unsupported arguments (${args.map(describe).join(', ')})`);
   });
   // Protocol 2 pickles of bytes under Python 3: _codecs.encode(str, 'latin1').
-  fn('_codecs.encode', (args) => {
+  fn('_codecs.encode', (args, ctx) => {
     argCount('_codecs.encode', args, 1, 2);
     const [s, enc] = args;
     if (typeof s !== 'string') throw new PickleError(`_codecs.encode: expected a str, found ${describe(s)}`);
     if (enc !== undefined && enc !== 'latin1' && enc !== 'latin-1') throw new PickleError(`_codecs.encode: only latin1 is supported, found ${describe(enc)}`);
-    return latin1Bytes(s, '_codecs.encode');
+    return latin1Bytes(s, '_codecs.encode', ctx);
   });
   fn('argparse.Namespace', () => new PyRecord('argparse.Namespace'));
 
   // torch
-  fn('torch._utils._rebuild_tensor', (args) => {
+  fn('torch._utils._rebuild_tensor', (args, ctx) => {
     argCount('torch._utils._rebuild_tensor', args, 4);
-    return rebuildTensor('torch._utils._rebuild_tensor', args);
+    return rebuildTensor('torch._utils._rebuild_tensor', args, ctx);
   });
-  fn('torch._utils._rebuild_tensor_v2', (args) => {
+  fn('torch._utils._rebuild_tensor_v2', (args, ctx) => {
     argCount('torch._utils._rebuild_tensor_v2', args, 4, 7);
-    return rebuildTensor('torch._utils._rebuild_tensor_v2', args);
+    return rebuildTensor('torch._utils._rebuild_tensor_v2', args, ctx);
   });
   const rebuildParameter = (g: string) => (args: unknown[]) => {
     argCount(g, args, 3, 4);
@@ -208,18 +252,30 @@ function allowList(): Map<string, unknown> {
   fn('torch._utils._rebuild_parameter', rebuildParameter('torch._utils._rebuild_parameter'));
   fn('torch._utils._rebuild_parameter_with_state', rebuildParameter('torch._utils._rebuild_parameter_with_state'));
   // Tensor subclasses and tensors with attributes: _rebuild_from_type_v2(func, type, args, state).
-  fn('torch._tensor._rebuild_from_type_v2', (args) => {
-    argCount('torch._tensor._rebuild_from_type_v2', args, 4);
-    const [f, , fargs] = args;
-    if (!(f instanceof PyGlobal) || !f.call || !Array.isArray(fargs)) {
-      throw new PickleError(`torch._tensor._rebuild_from_type_v2: expected (function, type, args, state), found ${describe(f)}`);
+  // Its func may be itself, nested as deep as the file likes: unwrapped in a loop, not by recursion.
+  const REBUILD_FROM_TYPE = 'torch._tensor._rebuild_from_type_v2';
+  fn(REBUILD_FROM_TYPE, (args, ctx) => {
+    for (let level = 0; ; level++) {
+      argCount(REBUILD_FROM_TYPE, args, 4);
+      const [f, , fargs] = args;
+      if (!(f instanceof PyGlobal) || !f.call || !Array.isArray(fargs)) {
+        throw new PickleError(`${REBUILD_FROM_TYPE}: expected (function, type, args, state), found ${describe(f)}`);
+      }
+      if (f.qualified !== REBUILD_FROM_TYPE) return f.call(fargs, ctx);
+      if (level >= ctx.maxDepth) throw new PickleError(`${REBUILD_FROM_TYPE} nested deeper than ${ctx.maxDepth} levels (checkpoint limit 'maxDepth')`);
+      args = fargs;
     }
-    return f.call(fargs);
   });
   m.set('torch.Tensor', new PyGlobal('torch', 'Tensor'));
   m.set('torch.nn.parameter.Parameter', new PyGlobal('torch.nn.parameter', 'Parameter'));
-  fn('torch.Size', (args) => intList(args[0] ?? [], 'torch.Size'));
-  fn('torch.device', (args) => args.map(String).join(':'));
+  fn('torch.Size', (args, ctx) => intList(args[0] ?? [], 'torch.Size', ctx.maxRank));
+  fn('torch.device', (args) => {
+    argCount('torch.device', args, 1, 2);
+    if (typeof args[0] !== 'string' || (args.length === 2 && !isInt(args[1]))) {
+      throw new PickleError(`torch.device: expected (type, index), found (${args.map(describe).join(', ')})`);
+    }
+    return args.join(':');
+  });
   for (const [name, dtype] of Object.entries(TORCH_STORAGES)) {
     m.set(`torch.${name}`, new TorchStorageType(name, dtype));
     m.set(`torch.cuda.${name}`, new TorchStorageType(name, dtype));
@@ -238,11 +294,11 @@ function allowList(): Map<string, unknown> {
       return new NumpyArray();
     });
     // numpy scalars: scalar(dtype, bytes) -> a number.
-    fn(`${core}.scalar`, (args) => {
+    fn(`${core}.scalar`, (args, ctx) => {
       argCount(`${core}.scalar`, args, 1, 2);
       const [dt, raw] = args;
       if (!(dt instanceof NumpyDType)) throw new PickleError(`${core}.scalar: expected a numpy dtype, found ${describe(dt)}`);
-      const bytes = typeof raw === 'string' ? latin1Bytes(raw, `${core}.scalar`) : raw;
+      const bytes = typeof raw === 'string' ? latin1Bytes(raw, `${core}.scalar`, ctx) : raw;
       if (!(bytes instanceof Uint8Array)) throw new PickleError(`${core}.scalar: expected bytes, found ${describe(raw)}`);
       const dtype = numpyDType(dt);
       if (bytes.length !== ITEM_SIZE[dtype]) throw new PickleError(`${core}.scalar: ${dtype} needs ${ITEM_SIZE[dtype]} bytes, found ${bytes.length}`);
@@ -278,7 +334,8 @@ function scalarValue(bytes: Uint8Array, dtype: DType, le: boolean): number | big
   }
 }
 
-function latin1Bytes(s: string, where: string): Uint8Array {
+function latin1Bytes(s: string, where: string, ctx: CallContext): Uint8Array {
+  ctx.copy(s.length, where);
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -289,17 +346,17 @@ function latin1Bytes(s: string, where: string): Uint8Array {
 }
 
 /** BUILD: applies pickled state to an object we built. */
-function build(obj: unknown, state: unknown): void {
+function build(obj: unknown, state: unknown, ctx: CallContext): void {
   if (obj instanceof NumpyArray) {
     // ndarray.__setstate__((version, shape, dtype, is_fortran, rawdata)), version optional.
     const st = Array.isArray(state) ? (state.length === 5 ? state.slice(1) : state) : undefined;
     if (!st || st.length !== 4) throw new PickleError(`numpy array state must be (version, shape, dtype, is_fortran, data), found ${describe(state)}`);
     const [shape, dtype, fortran, raw] = st;
-    obj.shape = [...intList(shape, 'numpy array shape')];
+    obj.shape = [...intList(shape, 'numpy array shape', ctx.maxRank)];
     if (!(dtype instanceof NumpyDType)) throw new PickleError(`numpy array state: expected a dtype, found ${describe(dtype)}`);
     obj.dtype = dtype;
     obj.fortran = fortran === true || fortran === 1;
-    if (typeof raw === 'string') obj.data = latin1Bytes(raw, 'numpy array data');
+    if (typeof raw === 'string') obj.data = latin1Bytes(raw, 'numpy array data', ctx);
     else if (raw instanceof Uint8Array) obj.data = raw;
     else throw new PickleError(`numpy array data must be bytes (object arrays are not supported), found ${describe(raw)}`);
     return;
@@ -309,7 +366,7 @@ function build(obj: unknown, state: unknown): void {
     if (!Array.isArray(state) || state.length < 2 || typeof state[1] !== 'string') {
       throw new PickleError(`numpy dtype state must start (version, byteorder), found ${describe(state)}`);
     }
-    if (state[3] !== null && state[3] !== undefined) throw new PickleError(`numpy structured dtypes are not supported (dtype '${obj.code}' has fields)`);
+    if (state[3] !== null && state[3] !== undefined) throw new PickleError(`numpy structured dtypes are not supported (dtype ${quote(obj.code)} has fields)`);
     obj.byteOrder = state[1];
     return;
   }
@@ -326,21 +383,32 @@ function build(obj: unknown, state: unknown): void {
 }
 
 /** Calls an allow-listed callable (REDUCE, NEWOBJ, INST, OBJ). */
-function callGlobal(f: unknown, args: unknown): unknown {
+function callGlobal(f: unknown, args: unknown, ctx: CallContext): unknown {
   if (!(f instanceof PyGlobal)) throw new PickleError(`cannot call ${describe(f)}: only allow-listed functions are callable`);
   if (!f.call) throw new PickleError(`${f.qualified} is allowed as a type name but cannot be called here`);
   if (!Array.isArray(args)) throw new PickleError(`${f.qualified}: arguments must be a tuple, found ${describe(args)}`);
-  return f.call(args);
+  return f.call(args, ctx);
 }
+
 
 export interface UnpickleOptions {
   /** Byte offset where the pickle starts (a stream may hold several). */
   readonly offset?: number;
   /** Receives each persistent id (torch: ('storage', StorageType, key, location, numel)). */
   readonly persistentLoad?: (pid: unknown) => unknown;
+  /** Limits over the defaults (src/limits.ts). */
+  readonly limits?: Partial<CheckpointLimits>;
+  /**
+   * The copy budget, when several pickles of one file share it (the legacy torch stream); by
+   * default a new one of `copiesPerByte` per byte of `bytes`.
+   */
+  readonly copyBudget?: Budget;
 }
 
-const MAX_INT_BYTES = 1024;
+/** The copy budget of a file of `inputBytes` bytes. */
+export function pickleCopyBudget(limits: CheckpointLimits, inputBytes: number): Budget {
+  return Budget.perByte(limits, 'copiesPerByte', inputBytes, 1 << 20, 'elements copied by pickle constructors', (m) => new PickleError(`pickle: ${m}`));
+}
 
 /** Reads one pickle. Returns the value and the offset just past its STOP opcode. */
 export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value: unknown; end: number } {
@@ -350,6 +418,19 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
   const stack: unknown[] = [];
   const marks: number[] = [];
   const memo = new Map<number, unknown>();
+  const limits = resolveLimits(opts.limits);
+  const maxIntBytes = limits.maxIntBytes;
+  const copyBudget = opts.copyBudget ?? pickleCopyBudget(limits, bytes.length);
+  let opAt = 0;
+  const longs = new Map<string, PyLong>();
+  const dictKey = (k: unknown): unknown => {
+    if (typeof k !== 'bigint') return k;
+    const hex = k.toString(16);
+    let p = longs.get(hex);
+    if (!p) longs.set(hex, (p = new PyLong(k)));
+    return p;
+  };
+  const ctx: CallContext = { copy: (n, where) => copyBudget.take(n, `${where} at offset ${opAt}`), maxRank: limits.maxRank, maxDepth: limits.maxDepth, dictKey };
 
   const need = (n: number, what: string): number => {
     if (!Number.isSafeInteger(n) || n < 0 || pos + n > bytes.length) {
@@ -400,15 +481,15 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
     return memo.get(i);
   };
   const resolveGlobal = (module: string, name: string): unknown => {
-    const mod = PY2_MODULES[module] ?? module;
+    const mod = Object.hasOwn(PY2_MODULES, module) ? PY2_MODULES[module] : module;
     const q = `${mod}.${name}`;
     const g = ALLOWED.get(q);
-    if (g === undefined) throw new PickleGlobalError(q);
+    if (g === undefined) throw new PickleGlobalError(clip(q, 200));
     return g;
   };
   const signedLE = (b: Uint8Array): number | bigint => {
     if (b.length === 0) return 0;
-    if (b.length > MAX_INT_BYTES) throw new PickleError(`pickle: integer of ${b.length} bytes exceeds the ${MAX_INT_BYTES}-byte limit`);
+    if (b.length > maxIntBytes) throw new PickleError(`pickle: integer of ${b.length} bytes exceeds the ${maxIntBytes}-byte limit (checkpoint limit 'maxIntBytes')`);
     let hex = '';
     for (let i = b.length - 1; i >= 0; i--) hex += b[i].toString(16).padStart(2, '0');
     let v = BigInt(`0x${hex}`);
@@ -417,8 +498,8 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
   };
   const setItems = (d: unknown, items: unknown[], at: number) => {
     if (items.length % 2) throw new PickleError(`pickle: SETITEMS at offset ${at} has an odd number of items (${items.length})`);
-    if (d instanceof Map) for (let i = 0; i < items.length; i += 2) d.set(items[i], items[i + 1]);
-    else if (d instanceof PyRecord) for (let i = 0; i < items.length; i += 2) d.attrs.set(items[i], items[i + 1]);
+    if (d instanceof Map) for (let i = 0; i < items.length; i += 2) d.set(dictKey(items[i]), items[i + 1]);
+    else if (d instanceof PyRecord) for (let i = 0; i < items.length; i += 2) d.attrs.set(dictKey(items[i]), items[i + 1]);
     else throw new PickleError(`pickle: SETITEM(S) at offset ${at} on ${describe(d)}, not a dict`);
   };
   const appendItems = (l: unknown, items: unknown[], at: number) => {
@@ -429,6 +510,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
 
   for (;;) {
     const at = pos;
+    opAt = at;
     if (pos >= bytes.length) throw new PickleError(`pickle truncated: input ends at offset ${pos} before STOP`);
     const op = bytes[pos++];
     switch (op) {
@@ -476,17 +558,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
       case 0x49: { // INT (text); "00"/"01" are False/True in protocol 0
         const s = line('INT');
         if (s === '00' || s === '01') stack.push(s === '01');
-        else stack.push(parseTextInt(s, at));
+        else stack.push(parseTextInt(s, at, maxIntBytes));
         break;
       }
-      case 0x4c: stack.push(parseTextInt(line('LONG').replace(/L$/, ''), at)); break; // LONG (text)
-      case 0x46: { // FLOAT (text)
-        const s = line('FLOAT');
-        const v = Number(s);
-        if (Number.isNaN(v) && !/^[-+]?nan$/i.test(s.trim())) throw new PickleError(`pickle: FLOAT at offset ${at} is not a number: '${s.slice(0, 40)}'`);
-        stack.push(v);
-        break;
-      }
+      case 0x4c: stack.push(parseTextInt(line('LONG').replace(/L$/, ''), at, maxIntBytes)); break; // LONG (text)
+      case 0x46: stack.push(parseTextFloat(line('FLOAT'), at)); break; // FLOAT (text)
       // --- strings and bytes
       case 0x58: stack.push(utf8.decode(slice(u32(), 'BINUNICODE'))); break; // BINUNICODE
       case 0x8c: stack.push(utf8.decode(slice(u8(), 'SHORT_BINUNICODE'))); break; // SHORT_BINUNICODE
@@ -530,11 +606,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
       case 0x73: { const v = pop(); const k = pop(); setItems(top(), [k, v], at); break; } // SETITEM
       case 0x75: { const items = popMark(); setItems(top(), items, at); break; } // SETITEMS
       // --- memo
-      case 0x70: memo.set(parseTextInt(line('PUT'), at) as number, top()); break; // PUT
+      case 0x70: memo.set(memoIndex(line('PUT'), at), top()); break; // PUT
       case 0x71: memo.set(u8(), top()); break; // BINPUT
       case 0x72: memo.set(u32(), top()); break; // LONG_BINPUT
       case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
-      case 0x67: stack.push(memoGet(parseTextInt(line('GET'), at) as number)); break; // GET
+      case 0x67: stack.push(memoGet(memoIndex(line('GET'), at))); break; // GET
       case 0x68: stack.push(memoGet(u8())); break; // BINGET
       case 0x6a: stack.push(memoGet(u32())); break; // LONG_BINGET
       // --- globals and calls
@@ -553,30 +629,30 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions = {}): { value
         stack.push(resolveGlobal(module, name));
         break;
       }
-      case 0x52: { const args = pop(); const f = pop(); stack.push(callGlobal(f, args)); break; } // REDUCE
-      case 0x81: { const args = pop(); const cls = pop(); stack.push(callGlobal(cls, args)); break; } // NEWOBJ
+      case 0x52: { const args = pop(); const f = pop(); stack.push(callGlobal(f, args, ctx)); break; } // REDUCE
+      case 0x81: { const args = pop(); const cls = pop(); stack.push(callGlobal(cls, args, ctx)); break; } // NEWOBJ
       case 0x92: { // NEWOBJ_EX
         const kwargs = pop();
         const args = pop();
         const cls = pop();
         if (!(kwargs instanceof Map) || kwargs.size) throw new PickleError(`pickle: NEWOBJ_EX at offset ${at} with keyword arguments is not supported`);
-        stack.push(callGlobal(cls, args));
+        stack.push(callGlobal(cls, args, ctx));
         break;
       }
       case 0x69: { // INST module\nname\n: class called with the items above MARK
         const module = line('INST module');
         const name = line('INST name');
         const args = popMark();
-        stack.push(callGlobal(resolveGlobal(module, name), args));
+        stack.push(callGlobal(resolveGlobal(module, name), args, ctx));
         break;
       }
       case 0x6f: { // OBJ: class and args above MARK
         const items = popMark();
         if (items.length === 0) throw new PickleError(`pickle: OBJ at offset ${at} has no class`);
-        stack.push(callGlobal(items[0], items.slice(1)));
+        stack.push(callGlobal(items[0], items.slice(1), ctx));
         break;
       }
-      case 0x62: { const state = pop(); build(top(), state); break; } // BUILD
+      case 0x62: { const state = pop(); build(top(), state, ctx); break; } // BUILD
       case 0x50: { // PERSID (text)
         const pid = line('PERSID');
         stack.push(persistent(pid, at));
@@ -600,10 +676,30 @@ function toNumber(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
-function parseTextInt(s: string, at: number): number | bigint {
+function parseTextInt(s: string, at: number, maxIntBytes: number): number | bigint {
   const t = s.trim();
-  if (!/^[-+]?\d+$/.test(t) || t.length > 2 * MAX_INT_BYTES) throw new PickleError(`pickle: bad integer '${t.slice(0, 40)}' at offset ${at}`);
+  if (t.length > 2.5 * maxIntBytes) throw new PickleError(`pickle: text integer of ${t.length} digits at offset ${at} exceeds the ${maxIntBytes}-byte limit (checkpoint limit 'maxIntBytes')`);
+  if (!/^[-+]?\d+$/.test(t)) throw new PickleError(`pickle: bad integer ${quote(t, 40)} at offset ${at}`);
   return toNumber(BigInt(t));
+}
+
+/** A text PUT/GET memo index: a non-negative integer below 2^32, like the binary forms. */
+function memoIndex(s: string, at: number): number {
+  const t = s.trim();
+  if (!/^\d{1,10}$/.test(t) || Number(t) >= 2 ** 32) throw new PickleError(`pickle: memo index ${quote(t, 40)} at offset ${at} is not an integer below 2^32`);
+  return Number(t);
+}
+
+/** Protocol 0 FLOAT: Python's repr of a float, including 'inf', '-inf' and 'nan' (as float() reads them). */
+function parseTextFloat(s: string, at: number): number {
+  const t = s.trim();
+  const special = /^([-+]?)(inf|infinity|nan)$/i.exec(t);
+  if (special) return special[2].toLowerCase() === 'nan' ? NaN : special[1] === '-' ? -Infinity : Infinity;
+  const v = Number(t);
+  if (t === '' || Number.isNaN(v) || !/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(t)) {
+    throw new PickleError(`pickle: FLOAT at offset ${at} is not a number: ${quote(t, 40)}`);
+  }
+  return v;
 }
 
 function latin1(b: Uint8Array): string {

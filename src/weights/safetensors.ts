@@ -4,6 +4,8 @@
  * data; offsets are relative to the first byte after the header.
  * see: https://github.com/huggingface/safetensors (README "Format")
  */
+import type { CheckpointLimits } from '../limits.js';
+import { quote, resolveLimits } from './budget.js';
 import { type DType, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
 import { SafetensorsError } from './errors.js';
 import { CheckpointTensor } from './types.js';
@@ -17,22 +19,22 @@ const DTYPES: Readonly<Record<string, DType>> = {
   BOOL: 'bool', C64: 'complex64',
 };
 
-/** Headers above this are refused before decoding (the reference implementation uses 100 MB). */
-const MAX_HEADER_BYTES = 100_000_000;
-
 export interface SafetensorsFile {
   readonly tensors: Map<string, CheckpointTensor>;
   readonly metadata?: Record<string, string>;
   readonly headerLength: number;
-  /** Unused byte ranges between tensors, if any (legal to read, not written by the reference writer). */
+  /** What the reader noticed (none at present: gaps and duplicates are errors). */
   readonly notes: string[];
 }
 
-/** True when the bytes start like a safetensors file (plausible header length, then '{'). */
+/**
+ * True when the bytes start like a safetensors file: a header length of at least 2, then '{'. A
+ * length beyond the file still counts, so that the reader names it instead of "not a checkpoint".
+ */
 export function looksLikeSafetensors(bytes: Uint8Array): boolean {
   if (bytes.length < 10) return false;
   const n = readU64(bytes, 0);
-  return n >= 2 && n <= bytes.length - 8 && bytes[8] === 0x7b; // '{'
+  return n >= 2 && bytes[8] === 0x7b; // '{'
 }
 
 function readU64(bytes: Uint8Array, at: number): number {
@@ -44,11 +46,54 @@ function isNonNegInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
+/** A JSON value for an error message, without recursing into it (a header may nest deeply). */
+function preview(x: unknown): string {
+  if (Array.isArray(x)) {
+    return x.length <= 8 && x.every((v) => v === null || typeof v !== 'object') ? `[${x.map(preview).join(', ')}]` : `an array of ${x.length} items`;
+  }
+  if (typeof x === 'object' && x !== null) return `an object of ${Object.keys(x).length} keys`;
+  if (typeof x === 'string') return JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
+  return String(x);
+}
+
+/**
+ * One linear pass over the header text before JSON.parse: refuses nesting deeper than `maxDepth`
+ * and duplicate top-level keys, which the format forbids and JSON.parse would silently merge (the
+ * last one wins).
+ */
+function scanHeader(text: string, maxDepth: number): void {
+  let depth = 0;
+  const keys = new Set<string>();
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // '"': a string; at depth 1 followed by ':' it is a top-level key
+      const start = i;
+      for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && /\s/.test(text[j])) j++;
+      if (text[j] !== ':') continue;
+      let key: string;
+      try {
+        key = JSON.parse(text.slice(start, i + 1)) as string;
+      } catch {
+        return; // malformed: JSON.parse reports it
+      }
+      if (keys.has(key)) throw new SafetensorsError(`safetensors: the header names ${quote(key)} twice (the format forbids duplicate keys)`);
+      keys.add(key);
+    } else if (c === 0x7b || c === 0x5b) { // '{' '['
+      if (++depth > maxDepth) throw new SafetensorsError(`safetensors: the header nests deeper than ${maxDepth} levels at byte ${i} (checkpoint limit 'maxDepth')`);
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+}
+
 /**
  * Reads a safetensors file. F32 tensors at 4-byte aligned offsets (all of them from the reference
  * writer) are views into `bytes` with no copy: the tensors change if those bytes are modified.
  */
-export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
+export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<CheckpointLimits> } = {}): SafetensorsFile {
+  const limits = resolveLimits(opts.limits);
+  const maxHeader = limits.maxSafetensorsHeaderBytes;
   if (bytes.length < 8) {
     throw new SafetensorsError(`safetensors: file has ${bytes.length} bytes, fewer than the 8-byte header length`);
   }
@@ -58,15 +103,21 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
       `safetensors: header length ${headerLength} runs past the end of the file (${bytes.length} bytes, at most ${bytes.length - 8} available)`,
     );
   }
-  if (headerLength > MAX_HEADER_BYTES) {
-    throw new SafetensorsError(`safetensors: header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength > maxHeader) {
+    throw new SafetensorsError(`safetensors: header length ${headerLength} exceeds the ${maxHeader}-byte limit (checkpoint limit 'maxSafetensorsHeaderBytes')`);
   }
-  let header: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
-    header = JSON.parse(text);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
   } catch (e) {
     throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  scanHeader(text, limits.maxDepth);
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(`safetensors: the ${headerLength}-byte header is not valid UTF-8 JSON (${(e as Error).message.slice(0, 120)})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     throw new SafetensorsError(`safetensors: the header must be a JSON object, found ${Array.isArray(header) ? 'an array' : typeof header}`);
@@ -80,36 +131,40 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
   for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
     if (key === '__metadata__') {
       if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-        throw new SafetensorsError(`safetensors: __metadata__ must be an object of strings, found ${JSON.stringify(raw)?.slice(0, 80)}`);
+        throw new SafetensorsError(`safetensors: __metadata__ must be an object of strings, found ${preview(raw)}`);
       }
       for (const [mk, mv] of Object.entries(raw)) {
         if (typeof mv !== 'string') {
-          throw new SafetensorsError(`safetensors: __metadata__ value '${mk}' must be a string, found ${typeof mv}`);
+          throw new SafetensorsError(`safetensors: __metadata__ value ${quote(mk)} must be a string, found ${typeof mv}`);
         }
       }
       metadata = raw as Record<string, string>;
       continue;
     }
     if (typeof raw !== 'object' || raw === null) {
-      throw new SafetensorsError(`safetensors: entry '${key}' must be an object {dtype, shape, data_offsets}, found ${JSON.stringify(raw)?.slice(0, 80)}`);
+      throw new SafetensorsError(`safetensors: entry ${quote(key)} must be an object {dtype, shape, data_offsets}, found ${preview(raw)}`);
     }
     const { dtype: dtypeName, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (typeof dtypeName !== 'string' || !(dtypeName in DTYPES)) {
+    // Own properties only: 'constructor' or 'toString' are not dtypes.
+    if (typeof dtypeName !== 'string' || !Object.hasOwn(DTYPES, dtypeName)) {
       throw new SafetensorsError(
-        `safetensors: tensor '${key}' has unknown or unsupported dtype ${JSON.stringify(dtypeName)}; supported: ${Object.keys(DTYPES).join(', ')}`,
+        `safetensors: tensor ${quote(key)} has unknown or unsupported dtype ${preview(dtypeName)}; supported: ${Object.keys(DTYPES).join(', ')}`,
       );
     }
     const dtype = DTYPES[dtypeName];
+    if (Array.isArray(shape) && shape.length > limits.maxRank) {
+      throw new SafetensorsError(`safetensors: tensor ${quote(key)} has ${shape.length} dimensions, more than the limit of ${limits.maxRank} (checkpoint limit 'maxRank')`);
+    }
     if (!Array.isArray(shape) || !shape.every(isNonNegInt)) {
-      throw new SafetensorsError(`safetensors: tensor '${key}' has an invalid shape ${JSON.stringify(shape)?.slice(0, 80)} (expected non-negative integers)`);
+      throw new SafetensorsError(`safetensors: tensor ${quote(key)} has an invalid shape ${preview(shape)} (expected non-negative integers)`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegInt)) {
-      throw new SafetensorsError(`safetensors: tensor '${key}' has invalid data_offsets ${JSON.stringify(offsets)?.slice(0, 80)} (expected [begin, end])`);
+      throw new SafetensorsError(`safetensors: tensor ${quote(key)} has invalid data_offsets ${preview(offsets)} (expected [begin, end])`);
     }
     const [begin, end] = offsets as number[];
     if (begin > end || end > dataLength) {
       throw new SafetensorsError(
-        `safetensors: tensor '${key}' data_offsets [${begin}, ${end}] lie outside the ${dataLength}-byte data section`,
+        `safetensors: tensor ${quote(key)} data_offsets [${begin}, ${end}] lie outside the ${dataLength}-byte data section`,
       );
     }
     let count = 1;
@@ -117,13 +172,13 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     const needed = count * ITEM_SIZE[dtype];
     if (end - begin !== needed) {
       throw new SafetensorsError(
-        `safetensors: tensor '${key}' is ${dtypeName} [${(shape as number[]).join(', ')}] = ${needed} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
+        `safetensors: tensor ${quote(key)} is ${dtypeName} [${(shape as number[]).join(', ')}] = ${needed} bytes, but data_offsets [${begin}, ${end}] span ${end - begin}`,
       );
     }
     entries.push({ key, dtype, shape: shape as number[], begin, end });
   }
 
-  // Tensors may not share bytes; gaps are legal but unusual.
+  // Tensors may not share bytes, and every data byte belongs to a tensor (the format forbids gaps).
   const notes: string[] = [];
   const byStart = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let prev: (typeof entries)[number] | undefined;
@@ -132,13 +187,17 @@ export function readSafetensors(bytes: Uint8Array): SafetensorsFile {
     if (e.begin === e.end) continue; // empty tensors take no bytes
     if (prev && e.begin < prev.end) {
       throw new SafetensorsError(
-        `safetensors: tensors '${prev.key}' [${prev.begin}, ${prev.end}] and '${e.key}' [${e.begin}, ${e.end}] overlap`,
+        `safetensors: tensors ${quote(prev.key)} [${prev.begin}, ${prev.end}] and ${quote(e.key)} [${e.begin}, ${e.end}] overlap`,
       );
     }
     covered += e.end - e.begin;
     prev = e;
   }
-  if (covered !== dataLength) notes.push(`safetensors: ${dataLength - covered} of ${dataLength} data bytes belong to no tensor`);
+  if (covered !== dataLength) {
+    throw new SafetensorsError(
+      `safetensors: ${dataLength - covered} of the ${dataLength} data bytes belong to no tensor (expected the tensors to cover the data section exactly, as the format requires)`,
+    );
+  }
 
   const tensors = new Map<string, CheckpointTensor>();
   for (const e of entries) {

@@ -4,6 +4,7 @@
  * so local headers carry size 0 and sizes come from the central directory.
  * see: PKWARE APPNOTE.TXT sections 4.3.7 (local header), 4.3.12 (central directory), 4.3.14-16 (zip64, EOCD)
  */
+import { quote } from './budget.js';
 import { ZipError } from './errors.js';
 
 export interface ZipEntry {
@@ -81,7 +82,7 @@ export function readZipDirectory(bytes: Uint8Array): ZipEntry[] {
         let q = e + 4;
         const qEnd = Math.min(q + len, p + 46 + nameLen + extraLen);
         const next = (what: string) => {
-          if (q + 8 > qEnd) throw new ZipError(`zip: zip64 field ${what} of '${name}' is missing`);
+          if (q + 8 > qEnd) throw new ZipError(`zip: zip64 field ${what} of ${quote(name)} is missing`);
           const x = u64(v, q, what);
           q += 8;
           return x;
@@ -131,29 +132,55 @@ export function crc32(data: Uint8Array): number {
 
 /** The bytes of a STORED entry (a view into `bytes`), CRC-checked. */
 export function zipEntryData(bytes: Uint8Array, entry: ZipEntry): Uint8Array {
-  if (entry.flags & 1) throw new ZipError(`zip: entry '${entry.name}' is encrypted`);
+  if (entry.flags & 1) throw new ZipError(`zip: entry ${quote(entry.name)} is encrypted`);
   if (entry.method !== 0) {
     throw new ZipError(
-      `zip: entry '${entry.name}' is compressed (method ${entry.method}${entry.method === 8 ? ', deflate' : ''}); ` +
+      `zip: entry ${quote(entry.name)} is compressed (method ${entry.method}${entry.method === 8 ? ', deflate' : ''}); ` +
         `torch.save writes STORED entries, so this archive was re-zipped: extract and re-save it uncompressed`,
     );
   }
   if (entry.compressedSize !== entry.size) {
-    throw new ZipError(`zip: STORED entry '${entry.name}' has compressed size ${entry.compressedSize} != size ${entry.size}`);
+    throw new ZipError(`zip: STORED entry ${quote(entry.name)} has compressed size ${entry.compressedSize} != size ${entry.size}`);
   }
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const h = entry.localHeaderOffset;
   if (h + 30 > bytes.length || v.getUint32(h, true) !== SIG_LOCAL) {
-    throw new ZipError(`zip: no local header for '${entry.name}' at offset ${h}`);
+    throw new ZipError(`zip: no local header for ${quote(entry.name)} at offset ${h}`);
   }
   const start = h + 30 + v.getUint16(h + 26, true) + v.getUint16(h + 28, true);
   if (start + entry.size > bytes.length) {
-    throw new ZipError(`zip: data of '${entry.name}' [${start}, ${start + entry.size}) runs past the end of the ${bytes.length}-byte file`);
+    throw new ZipError(`zip: data of ${quote(entry.name)} [${start}, ${start + entry.size}) runs past the end of the ${bytes.length}-byte file`);
   }
   const data = bytes.subarray(start, start + entry.size);
   const crc = crc32(data);
   if (crc !== entry.crc32) {
-    throw new ZipError(`zip: entry '${entry.name}' is corrupt: CRC-32 ${crc.toString(16)} != recorded ${entry.crc32.toString(16)}`);
+    throw new ZipError(`zip: entry ${quote(entry.name)} is corrupt: CRC-32 ${crc.toString(16)} != recorded ${entry.crc32.toString(16)}`);
   }
   return data;
+}
+
+/**
+ * An archive's entries and their data, refusing to read more bytes in all than the archive holds:
+ * central-directory records that point at the same local data (overlapping entries, a zip bomb that
+ * needs no compression) would otherwise make one stored megabyte cost a CRC pass per record.
+ * Duplicate names resolve to the last record, as Python's zipfile does.
+ */
+export class ZipArchive {
+  readonly entries: ZipEntry[];
+  readonly byName: Map<string, ZipEntry>;
+  private bytesRead = 0;
+  constructor(readonly bytes: Uint8Array) {
+    this.entries = readZipDirectory(bytes);
+    this.byName = new Map(this.entries.map((e) => [e.name, e]));
+  }
+
+  data(entry: ZipEntry): Uint8Array {
+    this.bytesRead += entry.size;
+    if (this.bytesRead > this.bytes.length) {
+      throw new ZipError(
+        `zip: entry ${quote(entry.name)} brings the bytes read to ${this.bytesRead}, more than the ${this.bytes.length}-byte archive holds: its entries overlap; refusing`,
+      );
+    }
+    return zipEntryData(this.bytes, entry);
+  }
 }
