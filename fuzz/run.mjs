@@ -9,7 +9,7 @@
  * plus the regression entries that pass (fuzz/tool.ts), (3) runs Jazzer for --time seconds with
  * the bar of issue 17: an input taking over 10 s (-timeout) or the process going over 1 GiB
  * (-rss_limit_mb) is a finding, as is any exception other than the reader's named errors
- * (fuzz/outcome.ts). New corpus entries go to build/fuzz/corpus/<t>/ (kept between runs), findings
+ * (fuzz/outcome.ts). fuzz/dict/<t>.dict, when there is one, gives libFuzzer the format's tokens. New corpus entries go to build/fuzz/corpus/<t>/ (kept between runs), findings
  * to build/fuzz/findings/<t>/, the log to build/fuzz/logs/<t>.log.
  *
  * Prints per target: executions, executions/s, coverage (libFuzzer's cov/ft counts at start and
@@ -17,7 +17,7 @@
  * to the regression corpus with fuzz/add-regression.mjs.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -145,6 +145,7 @@ export async function runTarget(target, seconds) {
     `-max_len=${Math.max(4096, seeds.maxBytes)}`,
     `-artifact_prefix=${findings}/`,
     '-print_final_stats=1',
+    ...(existsSync(join(ROOT, `fuzz/dict/${target}.dict`)) ? [`-dict=${join(ROOT, `fuzz/dict/${target}.dict`)}`] : []),
   ];
   const t0 = Date.now();
   const log = await new Promise((resolvePromise) => {
