@@ -61,7 +61,8 @@ export function replay(target, file, { timeoutMs = 2 * TIME_BAR_MS } = {}) {
       }
       const ms = performance.now() - t0;
       const why = killed === 'time' ? `killed after ${Math.round(ms)} ms` : killed === 'memory' ? `killed at ${Math.round(watchedRss / 2 ** 20)} MiB resident` : `exit ${code ?? signal}`;
-      resolvePromise({ kind: 'killed', error: `${why}: ${err.trim().split('\n').slice(-3).join(' | ')}`, ms, peakRss: watchedRss, killed: killed ?? 'crash' });
+      const tail = err.trim().split('\n').slice(-3).join(' | ');
+      resolvePromise({ kind: 'killed', error: tail ? `${why}: ${tail}` : why, ms, peakRss: watchedRss, killed: killed ?? 'crash' });
     });
   });
 }

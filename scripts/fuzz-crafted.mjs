@@ -23,6 +23,7 @@ const ascii = (s) => [...s].map((c) => c.charCodeAt(0));
 const PROTO = (v) => [0x80, v];
 const STOP = 0x2e;
 const MARK = 0x28;
+const POP = 0x30;
 const EMPTY_DICT = 0x7d;
 const NONE = 0x4e;
 const SETITEM = 0x73;
@@ -60,19 +61,21 @@ function add(target, name, bytes, source) {
 {
   const leaves = [];
   for (let i = 0; i < 20000; i++) leaves.push(BININT2(i), NONE);
+  // Stack: root, key, d1, (key, d2) ... (key, d60); the leaves go into d60, then 60 SETITEMs nest them.
   const spine = [];
-  for (let i = 0; i < 60; i++) spine.push(BINGET(0), EMPTY_DICT);
+  for (let i = 1; i < 60; i++) spine.push(BINGET(0), EMPTY_DICT);
   add('pdparams', 'key-path-amplification.pdparams',
-    [PROTO(2), EMPTY_DICT, BINUNICODE('k'.repeat(1000)), BINPUT(0), spine, MARK, leaves, SETITEMS, new Array(60).fill(SETITEM), STOP],
+    [PROTO(2), EMPTY_DICT, BINUNICODE('k'.repeat(1000)), BINPUT(0), EMPTY_DICT, spine, MARK, leaves, SETITEMS, new Array(60).fill(SETITEM), STOP],
     'issue 17 item 4 (key-path amplification in weights/tree.ts), crafted by scripts/fuzz-crafted.mjs');
 }
 
-// Item 5: a tuple key of tuples of tuples (25 memoised references each, 4 levels) around a
-// 500-character string: keyString joins it to 500 * 25^4 = 195 million characters; 730 bytes.
+// Item 5: a tuple key of tuples of tuples (30 memoised references each, 4 levels) around a
+// 1000-character string: keyString joins it to 1000 * 30^4 = 810 million characters; 1.3 KB.
 {
+  // Each level is memoised and popped; the fourth stays on the stack as the key.
   const levels = [];
-  for (let level = 1; level <= 4; level++) levels.push(MARK, new Array(25).fill(BINGET(level - 1)), TUPLE, BINPUT(level));
-  add('pdparams', 'tuple-key-amplification.pdparams', [PROTO(2), EMPTY_DICT, BINUNICODE('x'.repeat(500)), BINPUT(0), levels, BININT1(1), SETITEM, STOP],
+  for (let level = 1; level <= 4; level++) levels.push(MARK, new Array(30).fill(BINGET(level - 1)), TUPLE, level < 4 ? [BINPUT(level), POP] : []);
+  add('pdparams', 'tuple-key-amplification.pdparams', [PROTO(2), EMPTY_DICT, BINUNICODE('x'.repeat(1000)), BINPUT(0), POP, levels, BININT1(1), SETITEM, STOP],
     'issue 17 item 5 (tuple-key amplification, keyString), crafted by scripts/fuzz-crafted.mjs');
 }
 
