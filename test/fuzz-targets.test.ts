@@ -5,6 +5,8 @@
  * are `npm run fuzz -- --time 600`. Jazzer's prebuilt addon needs glibc 2.38; on an older glibc
  * scripts/jazzer-glibc.mjs patches it first, and the test fails, naming why, if it still cannot load.
  */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain .mjs scripts without declarations
 import { bundle, parseLibFuzzerLog, runTarget, TARGET_NAMES } from '../fuzz/run.mjs';
@@ -18,6 +20,15 @@ beforeAll(async () => {
   ensureJazzerLoads();
   await bundle();
 }, 120_000);
+
+describe('fuzz/ sources', () => {
+  it('type-check against the readers they call (fuzz/tsconfig.json; esbuild only strips types)', () => {
+    const tsc = join(import.meta.dirname, '../node_modules/typescript/bin/tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', join(import.meta.dirname, '../fuzz/tsconfig.json')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  }, 120_000);
+});
 
 describe('parseLibFuzzerLog', () => {
   it('reads executions, exec/s and the coverage counts at start and end from libFuzzer output', () => {
