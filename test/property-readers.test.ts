@@ -37,7 +37,8 @@ const tensorArb = shapeArb.chain((shape) => {
 });
 
 describe('property: safetensors written by writeSafetensors reads back identical', () => {
-  const keyArb = fc.string({ minLength: 1, maxLength: 24, unit: 'grapheme' }).filter((k) => k !== '__metadata__');
+  // Names of Object.prototype members ('valueOf', '__proto__') are the next test's, so that this one fails only for other reasons.
+  const keyArb = fc.string({ minLength: 1, maxLength: 24, unit: 'grapheme' }).filter((k) => k !== '__metadata__' && !(k in Object.prototype));
   it('arbitrary names (Unicode), shapes (zero-sized included), float32 values (NaN, -0, infinities) and metadata', () => {
     fc.assert(
       fc.property(
@@ -64,7 +65,7 @@ describe('property: safetensors written by writeSafetensors reads back identical
   // `key in header` on a plain object, so it refuses these names as 'duplicate tensor name'.
   it('names equal to Object.prototype members (__proto__, constructor, toString) round-trip too [fails until fixed: writeSafetensors duplicate check]', () => {
     const t = new Tensor(Float32Array.from([1, 2]), [2]);
-    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+    for (const name of ['__proto__', 'constructor', 'toString', 'valueOf', 'hasOwnProperty']) {
       const back = readSafetensors(writeSafetensors(new Map([[name, t], ['fc.bias', t]])));
       expect([...back.tensors.keys()].sort(), name).toEqual([name, 'fc.bias'].sort());
     }
