@@ -127,7 +127,9 @@ export function patchElf(input) {
     const old = need(p.file, p.version);
     const target = need(p.file, p.newVersion);
     if (!old || !target) fail(`expected version needs ${p.file} ${p.version} and ${p.newVersion}`);
-    if ((buf.readUInt16LE(sym.versionAt) & 0x7fff) !== old.index) fail(`expected ${p.name} to need ${p.version}`);
+    const index = buf.readUInt16LE(sym.versionAt) & 0x7fff;
+    if (index === target.index) continue; // patched already
+    if (index !== old.index) fail(`expected ${p.name} to need ${p.version}`);
     if (p.to === undefined && relocated.has(sym.index)) fail(`expected no relocation to refer to ${p.name}`);
     if (p.to !== undefined) {
       if (!p.from.endsWith(p.to)) fail(`${p.to} is not a suffix of ${p.from}`);

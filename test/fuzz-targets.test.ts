@@ -6,12 +6,13 @@
  * scripts/jazzer-glibc.mjs patches it first, and the test fails, naming why, if it still cannot load.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: plain .mjs scripts without declarations
 import { bundle, parseLibFuzzerLog, runTarget, TARGET_NAMES } from '../fuzz/run.mjs';
 // @ts-expect-error: plain .mjs scripts without declarations
-import { ensureJazzerLoads } from '../scripts/jazzer-glibc.mjs';
+import { ensureJazzerLoads, loadError, patchElf, prebuildPath } from '../scripts/jazzer-glibc.mjs';
 
 /** Seconds of fuzzing per target; with Jazzer's start-up (instrumenting, loading seeds) 8 targets take about 80 s. */
 const SECONDS = Number(process.env.FUZZ_CI_SECONDS) || 4;
@@ -20,6 +21,25 @@ beforeAll(async () => {
   ensureJazzerLoads();
   await bundle();
 }, 120_000);
+
+describe('scripts/jazzer-glibc.mjs', () => {
+  it('leaves a loadable addon: unpatched, or the deterministic patch of the kept original (C23 strtol/strtoul renamed, two version needs weak)', () => {
+    const path = prebuildPath();
+    expect(loadError(path)).toBe('');
+    if (!existsSync(`${path}.orig`)) return; // this system's glibc loads the prebuild as shipped
+    const { bytes, changes } = patchElf(readFileSync(`${path}.orig`));
+    expect(changes).toEqual([
+      '__isoc23_strtol@GLIBC_2.38 -> strtol@GLIBC_2.2.5',
+      '__isoc23_strtoul@GLIBC_2.38 -> strtoul@GLIBC_2.2.5',
+      '_ZSt21ios_base_library_initv@GLIBCXX_3.4.32 (no relocation) -> @GLIBCXX_3.4',
+      'version need libc.so.6 GLIBC_2.38 marked weak',
+      'version need libstdc++.so.6 GLIBCXX_3.4.32 marked weak',
+    ]);
+    expect(Buffer.compare(bytes, readFileSync(path))).toBe(0);
+    // Patching the patched file finds nothing left to change.
+    expect(patchElf(readFileSync(path)).changes).toEqual([]);
+  });
+});
 
 describe('fuzz/ sources', () => {
   it('type-check against the readers they call (fuzz/tsconfig.json; esbuild only strips types)', () => {
