@@ -96,6 +96,9 @@ function prepareSeeds(target) {
   return { dir, ...info };
 }
 
+/** The target's libFuzzer dictionary: the pickle targets share one. */
+const dictionary = (target) => join(ROOT, 'fuzz/dict', `${['torch', 'pdparams'].includes(target) ? 'pickle' : target}.dict`);
+
 /** Parses libFuzzer's status lines (`#N INITED cov: C ft: F corp: ...`) and final stats. */
 export function parseLibFuzzerLog(log) {
   const lines = log.split('\n');
@@ -149,7 +152,7 @@ export async function runTarget(target, seconds) {
     `-max_len=${Math.max(4096, seeds.maxBytes)}`,
     `-artifact_prefix=${findings}/`,
     '-print_final_stats=1',
-    ...(existsSync(join(ROOT, `fuzz/dict/${target}.dict`)) ? [`-dict=${join(ROOT, `fuzz/dict/${target}.dict`)}`] : []),
+    ...(existsSync(dictionary(target)) ? [`-dict=${dictionary(target)}`] : []),
   ];
   const t0 = Date.now();
   const log = await new Promise((resolvePromise) => {
