@@ -215,13 +215,14 @@ export function writeSafetensors(
   tensors: Map<string, TensorLike> | Iterable<readonly [string, TensorLike]>,
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // No prototype, so that tensors named like Object.prototype members ('constructor', '__proto__') are own keys.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
   const list: [string, TensorLike][] = [];
   let offset = 0;
   for (const [key, t] of tensors) {
     if (key === '__metadata__') throw new SafetensorsError(`safetensors: '__metadata__' cannot be a tensor name`);
-    if (key in header) throw new SafetensorsError(`safetensors: duplicate tensor name '${key}'`);
+    if (Object.hasOwn(header, key)) throw new SafetensorsError(`safetensors: duplicate tensor name '${key}'`);
     let count = 1;
     for (const d of t.shape) count *= d;
     if (count !== t.data.length) {
