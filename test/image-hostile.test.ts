@@ -140,13 +140,24 @@ describe('the jpeg-js fallback says so (item 11)', () => {
     expect(img.fallbackReason).toMatch(/progressive file whose scans leave coefficients incomplete/);
   });
 
-  it('classify warns once per file on stderr when the fallback decoded it', () => {
-    const path = join(tmp, 'p.jpg');
-    copyFileSync(new URL('fixtures/image/jpeg/progressive-incomplete.jpg', import.meta.url).pathname, path);
-    const r = runHostile(['classify', path, '--model', 'resnet18']);
+  it('classify warns once per file on stderr when the fallback decoded it: a corrupt file and an unsupported one', () => {
+    const unsupported = join(tmp, 'p.jpg');
+    copyFileSync(new URL('fixtures/image/jpeg/progressive-incomplete.jpg', import.meta.url).pathname, unsupported);
+    // The CIFAR cat with one byte of its scan zeroed: the exact decoder finds it corrupt, jpeg-js decodes it.
+    const corrupt = join(tmp, 'c.jpg');
+    const bytes = new Uint8Array(readFileSync(CAT));
+    bytes[701] = 0;
+    writeFileSync(corrupt, bytes);
+    const r = runHostile(['classify', unsupported, corrupt, '--model', 'resnet18']);
     expect(r.code).toBe(0);
-    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:') && l.includes('p.jpg'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/the exact JPEG decoder refused it .*decoded by the jpeg-js fallback/);
+    const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:') && /[pc]\.jpg/.test(l));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/'.*p\.jpg': the exact JPEG decoder refused it \(a progressive file .* is not supported\); decoded by the jpeg-js fallback/);
+    expect(warnings[1]).toMatch(/'.*c\.jpg': the exact JPEG decoder refused it \(JPEG coefficient index past 63 \(corrupt file\)\); decoded by the jpeg-js fallback/);
+  });
+
+  it('decodeImageFile reads only regular files', async () => {
+    const { decodeImageFile } = await import('../src/image/decode-node.js');
+    await expect(decodeImageFile('/dev/zero')).rejects.toThrow("cannot decode '/dev/zero': it is a character device, expected a regular file");
   });
 });
