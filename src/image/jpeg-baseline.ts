@@ -805,6 +805,9 @@ function reconstruct(frame: Frame, space: ColorSpace): DecodedJpeg {
         idctIslow(c.coefs, (by * c.blocksPerLine + bx) * 64, q, ws, data, by * 8 * stride + bx * 8, stride);
       }
     }
+    // The coefficients (2 bytes a sample) are spent: let them go before the next plane is made, so that
+    // the peak is all coefficients + one plane, not all coefficients + all planes (issue 17: memory).
+    c.coefs = new Int16Array(0);
     let p: Plane = {
       width: Math.ceil((width * c.h) / frame.maxH),
       height: Math.ceil((height * c.v) / frame.maxV),
