@@ -83,6 +83,17 @@ describe('crafted images through classify, in a fresh process (issue 17 bar)', (
     expect(j.failed).toBe(1);
     expect(j.failures).toEqual([{ image: join(data, 'cat', 'b-tall.png'), error: expect.stringMatching(/1x40000/) }]);
   });
+  it('eval with every image failing says so, exit 1, without a report of NaN accuracies', () => {
+    const data = join(tmp, 'evalbad');
+    mkdirSync(join(data, 'cat'), { recursive: true });
+    writeFileSync(join(data, 'cat', 'x.jpg'), 'not a JPEG');
+    const r = runHostile(['eval', '--data', data]);
+    expect(hostileVerdict(r), r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/1 of 1 images failed:\n\s+.*x\.jpg: cannot decode/);
+    expect(r.stderr).toMatch(/resnet: error: all 1 images failed: nothing to score/);
+    expect(r.stdout).toBe('');
+  });
 });
 
 describe('refused from the header, before decoding or resizing', () => {

@@ -137,19 +137,20 @@ ${BACKEND_HELP}
           failures.push(itemFailure(it.path, e));
         }
       }
-      progress.update(Math.min(i + batchSize, items.length));
-      if (!chunk.length) continue;
       scored.push(...chunk);
-      const logits = await model.forward(stackBatch(inputs));
-      chunk.forEach((it, r) => {
-        const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
-        const truth = indices[it.label];
-        // A model with more classes than folders (ImageNet on a subset) may predict outside them.
-        const predicted = folderOf.get(ranked[0]);
-        if (predicted !== undefined) confusion[it.label][predicted]++;
-        if (ranked[0] === truth) top1++;
-        if (ranked.includes(truth)) top5++;
-      });
+      if (chunk.length) {
+        const logits = await model.forward(stackBatch(inputs));
+        chunk.forEach((it, r) => {
+          const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
+          const truth = indices[it.label];
+          // A model with more classes than folders (ImageNet on a subset) may predict outside them.
+          const predicted = folderOf.get(ranked[0]);
+          if (predicted !== undefined) confusion[it.label][predicted]++;
+          if (ranked[0] === truth) top1++;
+          if (ranked.includes(truth)) top5++;
+        });
+      }
+      progress.update(Math.min(i + batchSize, items.length));
     }
     model.dispose();
     if (failures.length) {
