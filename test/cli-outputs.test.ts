@@ -3,16 +3,17 @@
  * exclusive and unpredictable, never through a link, removed on failure; never over an input; a
  * replaced file is said), skipped tensors are reported in plain output, numeric options are bounded.
  */
-import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CliError } from '../src/cli/common.js';
 import { checkOutput, writeFileAtomic } from '../src/cli/output.js';
 import { writeNpy } from '../src/npy.js';
 import { resnet } from './helpers/cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-cli-outputs-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** safetensors with a float32 tensor `w` [2] and two int64 scalars, as in a BatchNorm's num_batches_tracked. */
 function mixedSafetensors(): Uint8Array {

@@ -5,7 +5,7 @@
  * the sizes and the limit.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'resnet-ts-image-hostile-'));
 const CAT = new URL('../examples/cifar10/cat-0000.jpg', import.meta.url).pathname;
 const measured: string[] = [];
 afterAll(() => {
+  rmSync(tmp, { recursive: true, force: true });
   // The figures the closing note asks for (wall time and peak RSS per class, this machine).
   if (measured.length) console.log(['class | exit | wall s | peak MiB', ...measured].join('\n'));
 });
