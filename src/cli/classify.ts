@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { topKSoftmax } from '../classify.js';
 import { labelsFor } from '../labels.js';
 import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
-import { checkPreset, expandImageArgs, loadBatch } from './images.js';
+import { checkPreset, expandImageArgs, failureReport, itemFailure, loadImage, type ItemFailure } from './images.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
 
@@ -25,17 +25,20 @@ export const classifyCommand: Command = {
 Decodes JPEG/PNG files (pure-JS decoders), preprocesses them as the weights' source did, and prints
 the top-k classes with probabilities, each image as soon as it is done. A folder means every
 .jpg/.jpeg/.png under it (recursively); a quoted pattern with * or ? matches within one folder level
-('photos/*/*.jpg'). A file that cannot be read or decoded does not stop the run: the others still
-print, the failures are listed at the end, and the exit code is 1. With no images and no model, it
-runs the embedded pretrained CIFAR-10 ResNet-20 on the CIFAR-10 test images in examples/cifar10/.
+('photos/*/*.jpg'). A file that cannot be read, decoded or resized (not a regular file, damaged,
+over 100 megapixels, or an aspect ratio whose resize would pass 25 megapixels) does not stop the
+run: the others still print, the failures are listed at the end, one line per file, and the exit
+code is 1. A JPEG that only the jpeg-js fallback could decode gets a warning on stderr. With no
+images and no model, it runs the embedded pretrained CIFAR-10 ResNet-20 on the CIFAR-10 test
+images in examples/cifar10/.
 
 options:
 ${MODEL_HELP}
   --preset <p>        torchvision, torchvision-v2, timm, timm-rsb, paddleclas, cifar
                       (default: the model's: CIFAR models cifar, Paddle names paddleclas, else torchvision/timm)
   --input-size S      the network's input side (default: the preset's crop, or the pretrained weights'
-                      test size); the resize before the crop keeps the preset's ratio (timm test-time size)
-  --top k             classes per image (default 5, at most the number of classes)
+                      test size; 1 to 4096); the resize before the crop keeps the preset's ratio (timm test-time size)
+  --top k             classes per image (default 5, at most the number of classes; 1 to 100000)
 ${BACKEND_HELP}
   --json              at the end, print one object: { model, preset, results: [{ image, top: [{ index, label,
                       probability }] }], failures: [{ image, error }] }
@@ -61,14 +64,19 @@ Progress goes to stderr when it is a terminal.`,
     const k = Math.min(requestedTop ?? 5, classes);
     const labels = labelsFor(classes);
     const results: { image: string; top: { index: number; label: string; probability: number }[] }[] = [];
-    const failures: { image: string; error: string }[] = [];
+    const failures: ItemFailure[] = [];
     const progress = process.stderr.isTTY && images.length > 1 ? new Progress(images.length, 'img') : undefined;
     for (const [n, image] of images.entries()) {
       let input;
       try {
-        input = await loadBatch([image], preset, inputSize ?? model.pretrained?.inputSize);
+        const loaded = await loadImage(image, preset, inputSize ?? model.pretrained?.inputSize);
+        input = loaded.input;
+        if (loaded.warning) {
+          progress?.clear();
+          info(loaded.warning);
+        }
       } catch (e) {
-        const failure = { image, error: (e as Error).message };
+        const failure = itemFailure(image, e);
         failures.push(failure);
         progress?.clear();
         if (values.jsonl) printJson(failure);
@@ -90,7 +98,7 @@ Progress goes to stderr when it is a terminal.`,
     model.dispose();
     if (values.json) printJson({ model: model.name, preset, results, failures });
     if (failures.length) {
-      info(`${failures.length} of ${images.length} images failed:\n${failures.map((f) => `  ${f.image}: ${f.error}`).join('\n')}`);
+      info(failureReport(failures, images.length));
       process.exitCode = 1;
     }
   },

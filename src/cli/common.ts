@@ -1,7 +1,7 @@
 /** Shared CLI plumbing: argument parsing, file access with clear errors, output. Node-only. */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { fileKind } from '../image/decode-node.js';
 import { closestNames } from '../models/config.js';
 
 /** An error the CLI reports as one line without a stack trace (exit code 1, or 2 for usage). */
@@ -79,27 +79,67 @@ export function closest(query: string, names: readonly string[]): string | undef
   return closestNames(query, names, 1)[0];
 }
 
-/** Reads a file named on the command line; one that does not exist, or is a folder, is a usage error (exit 2). */
+/**
+ * Reads a file named on the command line. One that does not exist, or is a folder, is a usage error
+ * (exit 2). Only a regular file is read: a FIFO, device or socket is refused (exit 1) from the fstat of
+ * the open file, before any read (a FIFO would block for ever, /dev/zero never end). The file is opened
+ * non-blocking, so that opening a FIFO does not wait for a writer, and checked on that descriptor, so
+ * that nothing can be swapped in between the check and the read.
+ */
 export function readBytes(path: string, what: string): Uint8Array {
-  if (!existsSync(path)) throw new CliError(`${what} '${path}' does not exist`, 2);
-  if (statSync(path).isDirectory()) throw new CliError(`${what} '${path}' is a directory, expected a file`, 2);
-  const b = readFileSync(path);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CliError(`${what} '${path}' does not exist`, 2);
+    if (code === 'EISDIR') throw new CliError(`${what} '${path}' is a directory, expected a file`, 2);
+    throw new CliError(`cannot read ${what} '${path}': ${code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (stats.isDirectory()) throw new CliError(`${what} '${path}' is a directory, expected a file`, 2);
+    if (!stats.isFile()) throw new CliError(`${what} '${path}' is ${fileKind(stats)}, expected a regular file`);
+    const b = readFileSync(fd);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } finally {
+    closeSync(fd);
+  }
 }
 
-/** Writes through a temporary file and a rename, so a failure never leaves a half-written file. */
-export function writeAtomic(path: string, data: Uint8Array | string): void {
-  const dir = dirname(path);
-  if (!existsSync(dir)) throw new CliError(`cannot write '${path}': folder '${dir}' does not exist`);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
+/** The one way commands write files (temp file, exclusive, no links, cleaned up): see output.ts. */
+export { writeFileAtomic as writeAtomic } from './output.js';
 
-export function intOption(value: string | undefined, name: string, min = 1): number | undefined {
+/**
+ * The range of every numeric option, in one place; a value outside it is a usage error (exit 2) naming
+ * the range, before anything loads. The upper bounds keep a typo (`--num-classes 1000000000`) from
+ * turning into an allocation of gigabytes: --num-classes 100000 is already a 2048 x 100000 classifier
+ * (800 MB); --input-size 4096 puts ResNet-50's first stage at 4 GiB of activations.
+ */
+export const NUMERIC_OPTIONS = {
+  'num-classes': [1, 100_000],
+  top: [1, 100_000],
+  'input-size': [1, 4096],
+  batch: [1, 4096],
+  limit: [1, Number.MAX_SAFE_INTEGER],
+  seed: [0, 2 ** 32 - 1],
+  depth: [1, 100],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/**
+ * An integer option: `min`/`max` default to NUMERIC_OPTIONS' range for `name` (else 1 and
+ * Number.MAX_SAFE_INTEGER); outside the range it is a usage error (exit 2).
+ */
+export function intOption(value: string | undefined, name: string, min?: number, max?: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} expects an integer >= ${min}, got '${value}'`, 2);
+  const range: readonly [number, number] | undefined = (NUMERIC_OPTIONS as Record<string, readonly [number, number]>)[name];
+  const lo = min ?? range?.[0] ?? 1;
+  const hi = max ?? range?.[1] ?? Number.MAX_SAFE_INTEGER;
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isInteger(n) || n < lo || n > hi) {
+    const expected = hi === Number.MAX_SAFE_INTEGER ? `an integer >= ${lo}` : `an integer from ${lo} to ${hi}`;
+    throw new CliError(`--${name} expects ${expected}, got '${value}'`, 2);
+  }
   return n;
 }
 

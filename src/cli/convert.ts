@@ -1,7 +1,8 @@
 import { createModel } from '../api.js';
 import { Tensor } from '../tensor.js';
 import { extractStateDict, readCheckpoint, readSafetensors, writeSafetensors } from '../weights/index.js';
-import { CliError, info, intOption, parse, printJson, readBytes, usageError, writeAtomic, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
+import { checkOutput, writeFileAtomic } from './output.js';
 
 export const convertCommand: Command = {
   name: 'convert',
@@ -13,10 +14,14 @@ finds the state dict inside wrappers (state_dict, model, ...), and writes float3
 With --model, keys are translated to that model's canonical names (module. prefixes stripped,
 torchvision/timm <-> PaddleClas <-> akamaster maps, Paddle fc weights transposed as needed) and every
 expected tensor must be present with its shape; the written file is read back and checked.
+Without --model, tensors that are not floating point (int64 num_batches_tracked, say) are skipped,
+and the output says which. The output is written through a temporary file and a rename, so it is
+complete or absent; it may not be the input, and an existing file there is replaced, which is said
+on stderr.
 
 options:
   --model <m>     bind to this model's names and shapes
-  --num-classes K with --model: the classifier width of the checkpoint (default: the model's)
+  --num-classes K with --model: the classifier width of the checkpoint, 1 to 100000 (default: the model's)
   --key-scheme s  with --model: read the keys as torch, cifar, paddle or paddle-zoo (default: detected)
   --non-strict    with --model: write what matches, report the rest
   --json          print a JSON report`,
@@ -25,11 +30,13 @@ options:
     if (positionals.length !== 2) throw usageError(this, `expected <in> and <out.safetensors>, got ${positionals.length} paths`);
     const [src, dst] = positionals;
     if (!dst.endsWith('.safetensors')) throw new CliError(`the output must be a .safetensors file, got '${dst}'`, 2);
+    const numClasses = intOption(values['num-classes'], 'num-classes');
+    checkOutput(dst, [src]);
     const bytes = readBytes(src, 'checkpoint');
     let tensors: Map<string, Tensor>;
     let report: Record<string, unknown>;
     if (values.model) {
-      const model = await createModel(values.model, { weights: bytes, weightsName: src, keyScheme: values['key-scheme'], numClasses: intOption(values['num-classes'], 'num-classes'), strict: !values['non-strict'], backend: 'reference' });
+      const model = await createModel(values.model, { weights: bytes, weightsName: src, keyScheme: values['key-scheme'], numClasses, strict: !values['non-strict'], backend: 'reference' });
       tensors = new Map(model.weights);
       report = { model: model.name, ...model.weightsReport };
     } else {
@@ -45,10 +52,14 @@ options:
     }
     const out = writeSafetensors(tensors, { format: 'pt', source: src.split('/').pop() ?? src, ...(values.model ? { model: values.model } : {}) });
     verifyRoundTrip(out, tensors);
-    writeAtomic(dst, out);
+    writeFileAtomic(dst, out, { inputs: [src] });
     const summary = { ...report, output: dst, tensors: tensors.size, bytes: out.length, verified: true };
     if (values.json) printJson(summary);
-    else info(`wrote ${tensors.size} float32 tensors (${out.length.toLocaleString('en-US')} bytes) to ${dst}; read back and verified`);
+    else {
+      info(`wrote ${tensors.size} float32 tensors (${out.length.toLocaleString('en-US')} bytes) to ${dst}; read back and verified`);
+      const skipped = (report.skippedNonFloat as string[] | undefined) ?? [];
+      if (skipped.length) info(`skipped ${skipped.length} tensor${skipped.length === 1 ? ' that is' : 's that are'} not floating point (not written): ${skipped.join(', ')}`);
+    }
   },
 };
 

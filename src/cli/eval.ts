@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import { CIFAR10_LABELS, IMAGENET_SYNSETS, labelsFor } from '../labels.js';
 import { getModelConfig } from '../models/config.js';
 import { DEFAULT_MODEL } from '../node.js';
-import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
-import { checkPreset, IMAGE_FILE, loadBatch } from './images.js';
+import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
+import { checkPreset, failureReport, IMAGE_FILE, itemFailure, loadImage, type ItemFailure } from './images.js';
+import { stackBatch } from '../image/normalize.js';
+import type { Tensor } from '../tensor.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
 import { Progress } from './progress.js';
 import { topIndices } from '../classify.js';
@@ -82,21 +84,26 @@ ImageNet-1k classes by IMAGENET_SYNSETS; folders named airplane automobile bird 
 horse ship truck are CIFAR-10 classes; any subset of either may be present. Other names must be
 exactly the model's classes, sorted names = class indices (torchvision's ImageFolder).
 
+An image that cannot be read, decoded or resized does not stop the run: it is left out of the
+scores, each failure is listed on stderr at the end (one line naming the file and the problem), the
+report counts them, and the exit code is 1.
+
 options:
   --data <folder>     the image folder (required)
 ${MODEL_HELP}
   --preset <p>        preprocessing preset (default: the model's)
   --limit N           evaluate N images, taken in turn from each class
-  --batch N           images per forward pass (default 64)
+  --batch N           images per forward pass, 1 to 4096 (default 64)
 ${BACKEND_HELP}
-  --json              print { top1, top5, count, perClass: [{ class, index, label, accuracy, count }], confusion }`,
+  --json              print { top1, top5, count, failed, failures: [{ image, error }], perClass: [{ class, index,
+                      label, accuracy, count }], confusion } (count: the images scored)`,
   async run(argv) {
     const { values } = parse(this, argv, { ...MODEL_OPTIONS, data: { type: 'string' }, preset: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
     if (!values.data) throw usageError(this, '--data is required');
     const requestedPreset = checkPreset(values.preset);
-    const { classes, items: all } = listImageFolder(values.data);
     const limit = intOption(values.limit, 'limit');
     const batchSize = intOption(values.batch, 'batch') ?? 64;
+    const { classes, items: all } = listImageFolder(values.data);
     const known = knownClasses(values.model);
     if (known !== undefined) classIndices(classes, known, values.model ?? DEFAULT_MODEL.name);
     const items = limit ? limitPerClass(all, classes.length, limit) : all;
@@ -111,33 +118,59 @@ ${BACKEND_HELP}
     const confusion = Array.from({ length: k }, () => new Array<number>(k).fill(0));
     let top1 = 0;
     let top5 = 0;
+    const failures: ItemFailure[] = [];
+    const scored: typeof items = [];
     const progress = new Progress(items.length, 'img');
     for (let i = 0; i < items.length; i += batchSize) {
-      const chunk = items.slice(i, i + batchSize);
-      const logits = await model.forward(await loadBatch(chunk.map((c) => c.path), preset));
-      chunk.forEach((it, r) => {
-        const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
-        const truth = indices[it.label];
-        // A model with more classes than folders (ImageNet on a subset) may predict outside them.
-        const predicted = folderOf.get(ranked[0]);
-        if (predicted !== undefined) confusion[it.label][predicted]++;
-        if (ranked[0] === truth) top1++;
-        if (ranked.includes(truth)) top5++;
-      });
+      const chunk: typeof items = [];
+      const inputs: Tensor[] = [];
+      for (const it of items.slice(i, i + batchSize)) {
+        try {
+          const { input, warning } = await loadImage(it.path, preset);
+          inputs.push(input);
+          chunk.push(it);
+          if (warning) {
+            progress.clear();
+            info(warning);
+          }
+        } catch (e) {
+          failures.push(itemFailure(it.path, e));
+        }
+      }
+      scored.push(...chunk);
+      if (chunk.length) {
+        const logits = await model.forward(stackBatch(inputs));
+        chunk.forEach((it, r) => {
+          const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
+          const truth = indices[it.label];
+          // A model with more classes than folders (ImageNet on a subset) may predict outside them.
+          const predicted = folderOf.get(ranked[0]);
+          if (predicted !== undefined) confusion[it.label][predicted]++;
+          if (ranked[0] === truth) top1++;
+          if (ranked.includes(truth)) top5++;
+        });
+      }
       progress.update(Math.min(i + batchSize, items.length));
     }
     model.dispose();
+    if (failures.length) {
+      info(failureReport(failures, items.length));
+      process.exitCode = 1;
+    }
+    if (!scored.length) throw new CliError(`all ${items.length} images failed: nothing to score`);
     const names = labelsFor(width);
     const perClass = classes.map((c, i) => {
-      const n = items.filter((it) => it.label === i).length;
+      const n = scored.filter((it) => it.label === i).length;
       return { class: c, index: indices[i], label: names?.[indices[i]] ?? c, count: n, correct: confusion[i][i], accuracy: n ? confusion[i][i] / n : 0 };
     });
-    const result = { model: model.name, backend: model.backend.name, preset, count: items.length, top1: top1 / items.length, top5: top5 / items.length, classes, perClass, confusion };
+    const count = scored.length;
+    const result = { model: model.name, backend: model.backend.name, preset, count, failed: failures.length, top1: top1 / count, top5: top5 / count, classes, perClass, confusion, failures };
     if (values.json) {
       printJson(result);
       return;
     }
-    process.stdout.write(`${model.name} on ${values.data}: ${items.length} images, preset ${preset}, backend ${model.backend.name}\n`);
+    const failedNote = failures.length ? ` (${failures.length} more failed, listed on stderr)` : '';
+    process.stdout.write(`${model.name} on ${values.data}: ${count} images${failedNote}, preset ${preset}, backend ${model.backend.name}\n`);
     process.stdout.write(`top-1 ${(100 * result.top1).toFixed(2)}%   top-5 ${(100 * result.top5).toFixed(2)}%\n\nper class:\n`);
     const w = Math.max(...classes.map((c) => c.length));
     for (const p of perClass) process.stdout.write(`  ${p.class.padEnd(w)}  ${(100 * p.accuracy).toFixed(2).padStart(6)}%  (${p.correct}/${p.count})\n`);

@@ -1,8 +1,9 @@
 /** Images from files to model inputs, for classify and eval. Node-only. */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
+import { readImageHeader } from '../image/decode.js';
 import { decodeImage } from '../image/decode-node.js';
-import { preprocessBatch } from '../image/preprocess.js';
+import { checkPreprocess, preprocess } from '../image/preprocess.js';
 import { getPreset, type PresetName } from '../image/presets.js';
 import type { ModelConfig } from '../models/config.js';
 import type { Tensor } from '../tensor.js';
@@ -81,13 +82,39 @@ function glob(pattern: string): string[] {
   return paths.filter((p) => statSync(p).isFile());
 }
 
-/** Decodes and preprocesses image files into one NCHW batch. */
-/** Decodes and preprocesses files into one batch; `size` overrides the preset's crop (the resize keeps its ratio). */
-export async function loadBatch(paths: readonly string[], preset: PresetName, size?: number): Promise<Tensor> {
-  const images = [];
-  for (const p of paths) {
-    const img = await decodeImage(readBytes(p, 'image'), { name: p });
-    images.push({ width: img.width, height: img.height, data: img.data, channels: img.channels });
-  }
-  return preprocessBatch(images, preset, size === undefined ? {} : { size });
+/**
+ * One image file -> a model input [1, 3, S, S]; `size` overrides the preset's crop (the resize keeps
+ * its ratio). Only a regular file is read (readBytes). Its size is checked from the header before
+ * anything is decoded: the decoders refuse more than maxPixels, and checkPreprocess a resize target
+ * over maxResizePixels (a 1x20000 image) or a size the preset cannot take. `warning` says when the
+ * jpeg-js fallback decoded the file, because the exact decoder refused it.
+ */
+export async function loadImage(path: string, preset: PresetName, size?: number): Promise<{ input: Tensor; warning?: string }> {
+  const bytes = readBytes(path, 'image');
+  const options = size === undefined ? {} : { size };
+  const header = readImageHeader(bytes);
+  if (header !== null) checkPreprocess(header.width, header.height, preset, options);
+  const img = await decodeImage(bytes, { name: path });
+  const input = preprocess({ width: img.width, height: img.height, data: img.data, channels: img.channels }, preset, options);
+  if (img.decoder !== 'jpeg-js') return { input };
+  return { input, warning: `warning: '${path}': the exact JPEG decoder refused it (${img.fallbackReason ?? 'unknown reason'}); decoded by the jpeg-js fallback, whose pixels differ slightly from libjpeg's` };
+}
+
+/** A file that failed in a batch command: its path and the problem, on one line. */
+export interface ItemFailure {
+  readonly image: string;
+  readonly error: string;
+}
+
+export function itemFailure(image: string, e: unknown): ItemFailure {
+  const message = e instanceof Error ? e.message : String(e);
+  return { image, error: message.replace(/\s*\n\s*/g, ' ') };
+}
+
+/**
+ * The end-of-run report of a batch command's failures, on stderr: a `resnet: error:` line with the
+ * count, then one line per file naming it and its problem. The caller sets exit code 1.
+ */
+export function failureReport(failures: readonly ItemFailure[], total: number): string {
+  return `resnet: error: ${failures.length} of ${total} images failed:\n${failures.map((f) => `  ${f.image}: ${f.error}`).join('\n')}`;
 }

@@ -1,7 +1,7 @@
 import { getModelConfig } from '../models/config.js';
 import { buildResNet } from '../models/resnet.js';
 import { formatSummary, rowsAtDepth, summarize } from '../models/summary.js';
-import { CliError, intOption, parse, printJson, usageError, type Command } from './common.js';
+import { CliError, intOption, NUMERIC_OPTIONS, parse, printJson, usageError, type Command } from './common.js';
 
 export const summaryCommand: Command = {
   name: 'summary',
@@ -41,6 +41,8 @@ export function parseSize(text: string | undefined, fallback: number): [number, 
   if (!m) throw new CliError(`--input-size expects S or HxW (e.g. 224 or 97x120), got '${text}'`, 2);
   const h = Number(m[1]);
   const w = m[2] ? Number(m[2]) : h;
-  if (h < 1 || w < 1) throw new CliError(`--input-size must be positive, got '${text}'`, 2);
+  const [lo, hi] = NUMERIC_OPTIONS['input-size'];
+  if (h < lo || w < lo) throw new CliError(`--input-size must be positive, got '${text}'`, 2);
+  if (h > hi || w > hi) throw new CliError(`--input-size expects sides from ${lo} to ${hi}, got '${text}'`, 2);
   return [h, w];
 }

@@ -20,10 +20,12 @@
  *
  * Greyscale becomes RGB (R = G = B = Y), like PIL's `convert('RGB')`.
  */
-import { readFile } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import jpeg from 'jpeg-js';
-import { decodeImageWith, ImageDecodeError, type DecodedImage, type DecodeImageOptions } from './decode.js';
+import type { ImageLimits } from '../limits.js';
+import { decodeImageWith, ImageDecodeError, readImageHeader, type DecodedImage, type DecodeImageOptions } from './decode.js';
 import { JpegUnsupportedError } from './jpeg-baseline.js';
 
 export { ImageDecodeError, sniffImageFormat, type DecodedImage, type DecodeImageOptions } from './decode.js';
@@ -36,30 +38,60 @@ export function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {})
   return decodeImageWith(bytes, options, decodeJpegFallback);
 }
 
-/** Reads and decodes a JPEG or PNG file; errors name the file. */
+/**
+ * Reads and decodes a JPEG or PNG file; errors name the file. Only a regular file is read: a FIFO,
+ * device or socket is refused from its fstat before any read (a FIFO would block for ever, a device
+ * never end). Opened non-blocking, so that opening a FIFO does not wait for a writer either.
+ */
 export async function decodeImageFile(path: string, options: Omit<DecodeImageOptions, 'name'> = {}): Promise<DecodedImage> {
-  const bytes = await readFile(path);
+  const file = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  let bytes: Buffer;
+  try {
+    const kind = fileKind(await file.stat());
+    if (kind !== 'a regular file') throw new ImageDecodeError(`cannot decode '${path}': it is ${kind}, expected a regular file`);
+    bytes = await file.readFile();
+  } finally {
+    await file.close();
+  }
   return decodeImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), { ...options, name: basename(path) });
 }
 
-function decodeJpegFallback(bytes: Uint8Array, exactError: Error, label: string, maxPixels: number): DecodedImage {
+/** What a stat describes, in words: 'a regular file', 'a directory', 'a FIFO', 'a character device', ... */
+export function fileKind(s: Stats): string {
+  if (s.isFile()) return 'a regular file';
+  if (s.isDirectory()) return 'a directory';
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  if (s.isSymbolicLink()) return 'a symbolic link';
+  return 'not a regular file';
+}
+
+function decodeJpegFallback(bytes: Uint8Array, exactError: Error, label: string, limits: ImageLimits): DecodedImage {
+  const exactReason = exactError instanceof JpegUnsupportedError ? `${exactError.message} is not supported` : exactError.message;
+  // jpeg-js needs about 10 bytes per pixel and is several times slower than the exact decoder; it
+  // only sees files that decoder refused, often damaged ones, so it gets its own, smaller budget,
+  // checked from the frame header before it runs.
+  const header = readImageHeader(bytes);
+  if (header !== null && header.width * header.height > limits.maxFallbackPixels) {
+    const pixels = header.width * header.height;
+    throw new ImageDecodeError(
+      `cannot decode JPEG ${label}: ${exactReason}; the jpeg-js fallback takes frames up to maxFallbackPixels = ${limits.maxFallbackPixels}, this one is ${header.width}x${header.height} = ${pixels} pixels`,
+    );
+  }
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     // formatAsRGBA false: greyscale comes back as Y,Y,Y and CMYK as RGB, 3 bytes per pixel.
-    // The resolution cap is jpeg-js' own guard against hostile files (the exact decoder already
-    // refused frames over maxPixels before calling us).
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: maxPixels / 1e6 });
+    // The resolution cap is jpeg-js' own guard against hostile files (a frame header we could not find).
+    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: limits.maxFallbackPixels / 1e6 });
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    const reason =
-      exactError instanceof JpegUnsupportedError
-        ? `${exactError.message} is not supported (jpeg-js: ${why})`
-        : `${exactError.message} (jpeg-js: ${why})`;
-    throw new ImageDecodeError(`cannot decode JPEG ${label}: ${reason}`);
+    throw new ImageDecodeError(`cannot decode JPEG ${label}: ${exactReason} (jpeg-js: ${why})`);
   }
   const { width, height, data } = decoded;
   if (!(width > 0 && height > 0) || data.length !== width * height * 3) {
     throw new ImageDecodeError(`cannot decode JPEG ${label}: the decoder returned ${width}x${height} with ${data.length} bytes (no image frame found?)`);
   }
-  return { width, height, data, channels: 3, format: 'jpeg', decoder: 'jpeg-js' };
+  return { width, height, data, channels: 3, format: 'jpeg', decoder: 'jpeg-js', fallbackReason: exactReason };
 }

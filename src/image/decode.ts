@@ -5,7 +5,8 @@
  * dependencies. `resnet-ts/node` wraps this with a fallback for JPEGs the exact decoder refuses
  * (decode-node.ts), under the same name and signature.
  */
-import { DEFAULT_MAX_PIXELS, ImageDecodeError } from './image.js';
+import { imageLimits, type ImageLimits } from '../limits.js';
+import { ImageDecodeError } from './image.js';
 import { decodeJpegExact, JpegUnsupportedError } from './jpeg-baseline.js';
 import { decodePng } from './png.js';
 
@@ -20,11 +21,15 @@ export interface DecodedImage {
   readonly format: 'jpeg' | 'png';
   /** `jpeg-exact`: libjpeg-turbo-identical pixels; `jpeg-js`: the approximate Node fallback; `png`: png.ts. */
   readonly decoder: 'jpeg-exact' | 'jpeg-js' | 'png';
+  /** With `decoder: 'jpeg-js'`: why the exact decoder refused the file (a damaged or unsupported file). */
+  readonly fallbackReason?: string;
 }
 
 export interface DecodeImageOptions {
-  /** Largest width x height accepted, checked from the header before any pixel memory is allocated; default 100 megapixels. */
+  /** Largest width x height accepted, checked from the header before any pixel memory is allocated; default 100 megapixels (shorthand for `limits.maxPixels`). */
   readonly maxPixels?: number;
+  /** Raised (or lowered) limits; see ImageLimits in limits.ts. */
+  readonly limits?: Partial<ImageLimits>;
   /** Names the image in error messages (a file name, say). */
   readonly name?: string;
 }
@@ -47,6 +52,52 @@ export function sniffImageFormat(bytes: Uint8Array): 'jpeg' | 'png' | 'gif' | 'w
   return null;
 }
 
+/**
+ * Format and size from the first bytes of a JPEG (the first SOFn frame header) or PNG (IHDR), without
+ * decoding: what lets a caller check the size, or what resizing it would cost, before any pixel memory
+ * is allocated. `null` when the format is neither or the header is missing, truncated or has no size.
+ */
+export function readImageHeader(bytes: Uint8Array): { format: 'jpeg' | 'png'; width: number; height: number } | null {
+  const format = sniffImageFormat(bytes);
+  const u16 = (p: number): number => (bytes[p] << 8) | bytes[p + 1];
+  const u32 = (p: number): number => ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
+  if (format === 'png') {
+    // Signature, then IHDR's length (13) and type at 8..15, width and height at 16..23 (PNG spec 11.2.2).
+    if (bytes.length < 24 || u32(8) !== 13 || u32(12) !== 0x49484452) return null;
+    const width = u32(16);
+    const height = u32(20);
+    return width > 0 && height > 0 ? { format, width, height } : null;
+  }
+  if (format !== 'jpeg') return null;
+  // Marker segments after SOI (T.81 B.1.1.4): fill bytes 0xFF, standalone markers (RSTn, TEM) without
+  // a length, every other one with a 2-byte length that counts itself; stop at the first SOFn or SOS.
+  let p = 2;
+  while (p + 1 < bytes.length) {
+    if (bytes[p] !== 0xff) return null;
+    const marker = bytes[p + 1];
+    if (marker === 0xff) {
+      p++;
+      continue;
+    }
+    if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) {
+      p += 2;
+      continue;
+    }
+    if (p + 4 > bytes.length || marker === 0xda || marker === 0xd9) return null;
+    const length = u16(p + 2);
+    const isFrame = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+    if (isFrame) {
+      if (length < 7 || p + 9 > bytes.length) return null;
+      const height = u16(p + 5);
+      const width = u16(p + 7);
+      return width > 0 && height > 0 ? { format, width, height } : null;
+    }
+    if (length < 2) return null;
+    p += 2 + length;
+  }
+  return null;
+}
+
 /** Decodes JPEG or PNG bytes (detected by magic bytes, not by name) to 8-bit RGB or RGBA. */
 export function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {}): Promise<DecodedImage> {
   return decodeImageWith(bytes, options);
@@ -54,21 +105,20 @@ export function decodeImage(bytes: Uint8Array, options: DecodeImageOptions = {})
 
 /**
  * For decode-node.ts: another JPEG decoder to try when the exact one throws, given its error. It is
- * not called for errors that no decoder should get past (the pixel limit).
+ * not called for errors that no decoder should get past (the pixel limit). It keeps to `limits`.
  */
-export type JpegFallback = (bytes: Uint8Array, exactError: Error, label: string, maxPixels: number) => DecodedImage;
+export type JpegFallback = (bytes: Uint8Array, exactError: Error, label: string, limits: ImageLimits) => DecodedImage;
 
 /** `decodeImage` with an optional JPEG fallback; not exported from the package. */
 export async function decodeImageWith(bytes: Uint8Array, options: DecodeImageOptions, jpegFallback?: JpegFallback): Promise<DecodedImage> {
   const label = options.name !== undefined ? `'${options.name}'` : 'image';
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`decodeImage expects a Uint8Array of file bytes for ${label}`);
-  if (!(typeof maxPixels === 'number' && maxPixels > 0)) throw new RangeError(`maxPixels must be a positive number, got ${String(maxPixels)}`);
+  const limits = imageLimits({ ...options.limits, ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}) });
   if (bytes.length === 0) throw new ImageDecodeError(`cannot decode ${label}: it is empty (0 bytes)`);
   const format = sniffImageFormat(bytes);
-  if (format === 'jpeg') return decodeJpeg(bytes, label, maxPixels, jpegFallback);
+  if (format === 'jpeg') return decodeJpeg(bytes, label, limits, jpegFallback);
   if (format === 'png') {
-    const { width, height, data, channels } = await decodePng(bytes, { maxPixels, name: options.name });
+    const { width, height, data, channels } = await decodePng(bytes, { limits, name: options.name });
     return { width, height, data, channels, format: 'png', decoder: 'png' };
   }
   const found = format === null ? `unknown data starting with bytes ${hexHead(bytes)}` : `a ${format.toUpperCase()} file`;
@@ -79,14 +129,14 @@ function hexHead(bytes: Uint8Array): string {
   return Array.from(bytes.subarray(0, 8), (v) => v.toString(16).padStart(2, '0')).join(' ');
 }
 
-function decodeJpeg(bytes: Uint8Array, label: string, maxPixels: number, fallback: JpegFallback | undefined): DecodedImage {
+function decodeJpeg(bytes: Uint8Array, label: string, limits: ImageLimits, fallback: JpegFallback | undefined): DecodedImage {
   try {
-    const { width, height, data } = decodeJpegExact(bytes, { maxPixels });
+    const { width, height, data } = decodeJpegExact(bytes, { maxPixels: limits.maxPixels });
     return { width, height, data, channels: 3, format: 'jpeg', decoder: 'jpeg-exact' };
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
     // RangeError: over maxPixels, refused from the frame header; no other decoder gets to allocate it.
-    if (fallback !== undefined && !(error instanceof RangeError)) return fallback(bytes, error, label, maxPixels);
+    if (fallback !== undefined && !(error instanceof RangeError)) return fallback(bytes, error, label, limits);
     const reason = error instanceof JpegUnsupportedError ? `${error.message} is not supported` : error.message;
     throw new ImageDecodeError(`cannot decode JPEG ${label}: ${reason}`);
   }

@@ -16,9 +16,6 @@ export interface ImageDataLike {
   readonly channels?: 3 | 4;
 }
 
-/** Largest width x height the decoders accept unless told otherwise (jpeg-js' default limit too). */
-export const DEFAULT_MAX_PIXELS = 100e6;
-
 /**
  * Thrown for unknown formats and for files the decoders reject (truncated, corrupt, unsupported, over
  * the pixel limit). Declared here, with the pixel types, so that png.ts and decode.ts share it without

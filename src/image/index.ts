@@ -5,7 +5,7 @@
  */
 export type { ImageDataLike, RgbImage } from './image.js';
 export { toRgb } from './image.js';
-export { decodeImage, ImageDecodeError, sniffImageFormat, type DecodedImage, type DecodeImageOptions } from './decode.js';
+export { decodeImage, ImageDecodeError, readImageHeader, sniffImageFormat, type DecodedImage, type DecodeImageOptions } from './decode.js';
 export { decodeJpegExact, JpegUnsupportedError, type DecodedJpeg } from './jpeg-baseline.js';
 export { resizePil, type PilFilter } from './resize-pil.js';
 export { resizeCv2Linear } from './resize-cv2.js';
@@ -22,4 +22,4 @@ export {
   type ResizeMethod,
   type ResizeStep,
 } from './presets.js';
-export { preprocess, preprocessBatch, resizeShorterSide, shorterSideSize, resizeTarget, type PreprocessOptions } from './preprocess.js';
+export { preprocess, preprocessBatch, checkPreprocess, resizeShorterSide, shorterSideSize, resizeTarget, type PreprocessOptions, type PreprocessPlan } from './preprocess.js';

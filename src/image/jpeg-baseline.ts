@@ -19,7 +19,7 @@
  * Corrupt data throws a plain Error; a frame of more than `maxPixels` a RangeError, from its header.
  */
 
-import { DEFAULT_MAX_PIXELS } from './image.js';
+import { DEFAULT_IMAGE_LIMITS } from '../limits.js';
 
 export class JpegUnsupportedError extends Error {
   override readonly name = 'JpegUnsupportedError';
@@ -533,7 +533,7 @@ export interface DecodedJpeg {
  * than `maxPixels` (default 100 megapixels) throws a RangeError from its header, before allocating.
  */
 export function decodeJpegExact(bytes: Uint8Array, options: { readonly maxPixels?: number } = {}): DecodedJpeg {
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
+  const maxPixels = options.maxPixels ?? DEFAULT_IMAGE_LIMITS.maxPixels;
   const d = bytes;
   if (d.length < 4 || d[0] !== 0xff || d[1] !== 0xd8) throw new Error('not a JPEG file (no SOI marker)');
   const quant: (Int32Array | undefined)[] = [];
@@ -805,6 +805,9 @@ function reconstruct(frame: Frame, space: ColorSpace): DecodedJpeg {
         idctIslow(c.coefs, (by * c.blocksPerLine + bx) * 64, q, ws, data, by * 8 * stride + bx * 8, stride);
       }
     }
+    // The coefficients (2 bytes a sample) are spent: let them go before the next plane is made, so that
+    // the peak is all coefficients + one plane, not all coefficients + all planes (issue 17: memory).
+    c.coefs = new Int16Array(0);
     let p: Plane = {
       width: Math.ceil((width * c.h) / frame.maxH),
       height: Math.ceil((height * c.v) / frame.maxV),

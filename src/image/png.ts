@@ -22,13 +22,15 @@
  *
  * Hostile input is bounded: IHDR (size, bit depth, colour type, the `maxPixels` limit) is checked and
  * every chunk's CRC verified before anything is inflated; the inflated size is known exactly from IHDR,
- * and reading stops as soon as the stream gives more. The compressed data is fed in pieces of
+ * IDAT data too small to inflate to it (deflate expands 1032:1 at most) is refused before the pixel
+ * buffer is allocated, and reading stops as soon as the stream gives more. The compressed data is fed in pieces of
  * `INFLATE_PIECE` bytes, so a zlib bomb leaves at most about 1032 x that (deflate's largest ratio)
  * queued in the stream before we see it. Rows are unfiltered and converted as they arrive: the only
  * large buffer is the output. The stream's Adler-32 is checked here too, so that every runtime
  * refuses the same damaged tails (see inflateInto).
  */
-import { DEFAULT_MAX_PIXELS, ImageDecodeError } from './image.js';
+import { imageLimits, type ImageLimits } from '../limits.js';
+import { ImageDecodeError } from './image.js';
 
 /** What `decodePng` returns: interleaved 8-bit samples, row-major, index = (y * width + x) * channels + c. */
 export interface DecodedPng {
@@ -39,14 +41,23 @@ export interface DecodedPng {
 }
 
 export interface DecodePngOptions {
-  /** Largest width x height accepted, checked before inflating; default 100 megapixels. */
+  /** Largest width x height accepted, checked before inflating; default 100 megapixels (shorthand for `limits.maxPixels`). */
   readonly maxPixels?: number;
+  /** Raised (or lowered) limits; see ImageLimits in limits.ts. */
+  readonly limits?: Partial<ImageLimits>;
   /** Names the image in error messages (a file name, say). */
   readonly name?: string;
 }
 
 /** Compressed bytes written to the DecompressionStream at a time; see the file comment (the bomb bound). */
 const INFLATE_PIECE = 16 * 1024;
+
+/**
+ * Deflate's largest expansion: a length-258 match coded in 2 bits (1-bit literal/length and distance
+ * codes) gives 1032 output bytes per input byte (RFC 1951). IDAT data that cannot inflate to what IHDR
+ * implies is refused before the pixel buffer is allocated.
+ */
+const DEFLATE_MAX_RATIO = 1032;
 
 const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -128,13 +139,18 @@ interface Layout {
 export async function decodePng(bytes: Uint8Array, options: DecodePngOptions = {}): Promise<DecodedPng> {
   const label = options.name !== undefined ? `'${options.name}'` : 'image';
   const fail = (what: string): ImageDecodeError => new ImageDecodeError(`cannot decode PNG ${label}: ${what}`);
-  const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
-  if (!(typeof maxPixels === 'number' && maxPixels > 0)) throw new RangeError(`maxPixels must be a positive number, got ${String(maxPixels)}`);
+  const { maxPixels } = imageLimits({ ...options.limits, ...(options.maxPixels !== undefined ? { maxPixels: options.maxPixels } : {}) });
 
   const layout = readChunks(bytes, maxPixels, fail);
   const { header } = layout;
   const passes = passesOf(header);
   const expected = passes.reduce((n, p) => n + p.height * (1 + p.rowBytes), 0);
+  const compressed = layout.idat.reduce((n, c) => n + c.length, 0);
+  const most = DEFLATE_MAX_RATIO * (compressed + 1);
+  if (most < expected) {
+    const size = `${header.width}x${header.height}, ${header.depth}-bit ${COLOUR_TYPES[header.colourType].name}${header.interlaced ? ', Adam7' : ''}`;
+    throw fail(`IDAT holds ${compressed} bytes, which inflate to at most ${most} bytes, but IHDR (${size}) implies ${expected}: the image data is missing or truncated`);
+  }
   const image = new PixelWriter(layout, fail);
   const rows = new Scanlines(passes, header, image, fail);
   await inflateInto(layout.idat, expected, rows, fail);
