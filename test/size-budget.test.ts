@@ -23,7 +23,9 @@ const KB = 1_000;
 const BUDGET = {
   nodeModules: 15 * MB, // the issue's limit; measured 2.27 MB apparent, 2.70 MB on disk (resnet-ts and jpeg-js)
   tarball: 1_400 * KB, // 1281.8 kB packed, 2092.6 kB unpacked (1467 kB of it the embedded ResNet-20's module)
-  coreMinGz: 95 * KB, // `resnet-ts`, wasm inlined: 239.9 kB minified, 86.0 kB gzipped
+  // Raised from 95 kB on 2026-12-04 (98.0 kB gzipped, 271 kB minified): issue 17's bounds on every reader (+2.5 kB),
+  // issue 16's ndarray views and model.profile; dump/verify went to resnet-ts/golden to stay out.
+  coreMinGz: 102 * KB, // `resnet-ts`, wasm inlined: 239.9 kB minified, 86.0 kB gzipped on 2026-12-03
   defaultModelMinGz: 1_250 * KB, // `resnet-ts/default-model` (its weights and the core): 1641.1 kB, 1144.9 kB gzipped
   wasm: 24 * KB, // each .wasm: 19288 B plain SIMD, 21778 B relaxed SIMD
 };
