@@ -13,6 +13,7 @@ import pngjs from 'pngjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeImage, ImageDecodeError } from '../src/image/decode.js';
 import { decodePng } from '../src/image/png.js';
+import { concatBytes as concat, pngChunk as chunk, PNG_SIGNATURE as SIGNATURE, u32 } from './helpers/png-bytes.js';
 
 type ColourType = 0 | 2 | 3 | 4 | 6;
 const SAMPLES: Record<ColourType, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -36,29 +37,6 @@ interface PngSpec {
   idatSize?: number;
 }
 
-const u32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
-
-/** A chunk as bytes: length, type, data, CRC-32 of type and data (node:zlib's crc32). */
-function chunk(type: string, data: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  out.set(u32(data.length));
-  out.set(Array.from(type, (c) => c.charCodeAt(0)), 4);
-  out.set(data, 8);
-  out.set(u32(crc32(out.subarray(4, 8 + data.length))), 8 + data.length);
-  return out;
-}
-
-function concat(...parts: ArrayLike<number>[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function ihdr(width: number, height: number, depth: number, colourType: number, interlace = 0): Uint8Array {
   return chunk('IHDR', [...u32(width), ...u32(height), depth, colourType, 0, 0, interlace]);

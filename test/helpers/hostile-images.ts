@@ -3,27 +3,11 @@
  * valid but expensive (extreme aspect ratio, huge dimensions) or damaged in the way that used to cost
  * time or memory. Built here, byte by byte, so that the tests say exactly what each file holds.
  */
-import { crc32, deflateSync } from 'node:zlib';
+import { deflateSync } from 'node:zlib';
+import { concatBytes, PNG_SIGNATURE, pngChunk, u32 } from './png-bytes.js';
 
-const u32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+export { concatBytes, pngChunk } from './png-bytes.js';
 
-/** A PNG chunk: length, type, data, CRC over type + data. */
-export function pngChunk(type: string, data: ArrayLike<number>): Uint8Array {
-  const body = Uint8Array.from([...type].map((c) => c.charCodeAt(0)).concat(Array.from(data)));
-  return Uint8Array.from([...u32(data.length), ...body, ...u32(crc32(body))]);
-}
-
-export function concatBytes(...parts: ArrayLike<number>[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** A PNG of the given header whose IDAT holds `idat` as it is (a zlib stream, or not). */
 export function pngWithIdat(width: number, height: number, depth: number, colourType: number, idat: ArrayLike<number>): Uint8Array {
