@@ -21,7 +21,7 @@ export * as shape from './shape.js';
 export * as referenceOps from './backends/reference/index.js';
 export { referenceBackend } from './backends/reference/index.js';
 export * from './image/index.js';
-export { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './limits.js';
+export { DEFAULT_CHECKPOINT_LIMITS, DEFAULT_IMAGE_LIMITS, type CheckpointLimits, type ImageLimits } from './limits.js';
 export { IMAGENET_LABELS, IMAGENET_SYNSETS, CIFAR10_LABELS, labelsFor } from './labels.js';
 export {
   readCheckpoint,
