@@ -11,6 +11,7 @@ import { floatToHalfBits, halfBitsToFloat } from '../src/weights/dtype.js';
 import { CheckpointError, narrowWeights, quantizeInt8, readCheckpoint, readSafetensors, writeSafetensors, type WeightDType } from '../src/weights/index.js';
 import type { TensorLike } from '../src/tensor.js';
 import { resnet, ROOT } from './helpers/cli.js';
+import { sharedAvailable, sharedPath } from './helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'resnet-lean-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -140,6 +141,26 @@ describe('resnet convert --dtype', () => {
       expect(JSON.parse(c.stdout).results.length).toBeGreaterThan(0);
     }
   }, 120_000);
+
+  it('bench and eval take the int8 file with --weights and report peakBytes; int8 plans less memory than float32', () => {
+    const f32 = join(tmp, 'resnet20-f32.safetensors');
+    const i8 = join(tmp, 'resnet20-i8.safetensors');
+    expect(resnet(['convert', TH, f32, '--model', 'resnet20']).code).toBe(0);
+    expect(resnet(['convert', TH, i8, '--model', 'resnet20', '--dtype', 'int8']).code).toBe(0);
+    const bench = (w: string) => JSON.parse(resnet(['bench', '--model', 'resnet20', '--weights', w, '--runs', '2', '--warmup', '0', '--json']).stdout);
+    const a = bench(f32);
+    const b = bench(i8);
+    expect(a.weightsDtype).toBeUndefined();
+    expect(b.weightsDtype).toBe('int8');
+    expect(b.peakBytes).toBeLessThan(a.peakBytes);
+    expect(b.memory.planned.weights).toBeLessThan(a.memory.planned.weights); // ResNet-20 is all 3x3 convs: its Winograd sets (float32) dominate
+    if (!sharedAvailable('data/cifar10-test/cat')) return;
+    const e = resnet(['eval', '--data', sharedPath('data/cifar10-test'), '--model', 'resnet20', '--weights', i8, '--limit', '40', '--batch', '20', '--json']);
+    expect(e.code, e.stderr).toBe(0);
+    const r = JSON.parse(e.stdout);
+    expect(r).toMatchObject({ weightsDtype: 'int8', count: 40 });
+    expect(r.peakBytes).toBeGreaterThan(0);
+  }, 180_000);
 
   it('an unknown --dtype is a usage error naming the choices', () => {
     const r = resnet(['convert', TH, join(tmp, 'x.safetensors'), '--dtype', 'int4']);
