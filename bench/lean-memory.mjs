@@ -30,15 +30,18 @@ async function main(argv) {
   const f32File = writeSafetensors(base.weights);
   const n = narrowWeights(base.weights, 'int8');
   const i8File = writeSafetensors(n.tensors, n.metadata, { dtypes: n.dtypes });
+  const h = narrowWeights(base.weights, 'fp16');
+  const f16File = writeSafetensors(h.tensors, h.metadata, { dtypes: h.dtypes });
   const input = new Tensor(randomFloats(3 * size * size, 1), [1, 3, size, size]);
 
   const variants = [
-    { label: 'float32', model: await createModel(name, { weights: f32File }) },
-    { label: 'int8 (lean, default budget)', model: await createModel(name, { weights: i8File }) },
+    { label: 'float32', model: await createModel(name, { weights: f32File }), file: f32File },
+    { label: 'int8 (lean, default budget)', model: await createModel(name, { weights: i8File }), file: i8File },
+    { label: 'fp16 (lean, default budget)', model: await createModel(name, { weights: f16File }), file: f16File },
   ];
   // Other Winograd budgets (MiB) of the lean mode, for the memory / latency trade.
   for (const mib of (values.budgets ?? '').split(',').filter(Boolean).map(Number)) {
-    variants.push({ label: `int8, Winograd budget ${mib} MiB`, model: await createModel(name, { weights: i8File, backend: createWasmBackend({ ...LEAN_WASM_OPTIONS, winogradBudget: mib * MiB }) }) });
+    variants.push({ label: `int8, Winograd budget ${mib} MiB`, model: await createModel(name, { weights: i8File, backend: createWasmBackend({ ...LEAN_WASM_OPTIONS, winogradBudget: mib * MiB }) }), file: i8File });
   }
   for (const v of variants) {
     await v.model.forward(input);
@@ -59,7 +62,7 @@ async function main(argv) {
     }
     rows.push({
       label: v.label,
-      fileBytes: i === 0 ? f32File.length : i8File.length,
+      fileBytes: v.file.length,
       storage: exe.storage,
       plannedPeakBytes: mem.peak,
       weightBytes: mem.weights,

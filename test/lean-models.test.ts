@@ -55,6 +55,8 @@ async function backends(): Promise<[string, Backend][]> {
     ['wasm lean', createWasmBackend(LEAN_WASM_OPTIONS)],
     // int8 panels and no Winograd set at all: every 3x3 conv on the int8 direct GEMM.
     ['wasm int8 direct', createWasmBackend({ storage: 'int8', winogradBudget: 0 })],
+    // fp16 panels, every 3x3 conv direct: exact for fp16 weights.
+    ['wasm fp16 direct', createWasmBackend({ storage: 'fp16', winogradBudget: 0 })],
   ];
   const gpu = await webgpuAvailability();
   if (gpu.ok) list.push(['webgpu', await (await import('../src/backends/webgpu/index.js')).createWebGPUBackend()]);

@@ -38,10 +38,12 @@ export type WinogradMode = 'lazy' | 'eager' | 'never';
  * - 'int8': int8 panels with a float32 scale per output channel (symmetric; an int8 checkpoint's
  *   weights stay the same integers, a float32 one is quantized at load), widened to float32 a
  *   chunk of panels at a time inside the GEMM (assembly/gemm.ts), so activations and arithmetic
- *   stay float32. The 7x7 stem and grouped convs keep float32 panels (their kernels read the
- *   panels directly; they are under 1% of the weights); Winograd sets stay float32.
+ *   stay float32.
+ * - 'fp16': binary16 panels (rounded to nearest even at load), widened the same way, exactly.
+ * The 7x7 stem and grouped convs keep float32 panels (their kernels read the panels directly; they
+ * are under 1% of the weights); Winograd sets stay float32.
  */
-export type WeightStorage = 'float32' | 'int8';
+export type WeightStorage = 'float32' | 'fp16' | 'int8';
 
 /** Options of a wasm backend: which kernels, when Winograd weight sets are made, how weights are stored. */
 export interface WasmBackendOptions extends InitWasmOptions {

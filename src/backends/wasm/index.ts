@@ -16,8 +16,8 @@ import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from 
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
-import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesInt8, type ConvMethod } from './conv.js';
-import { packedConvBytesQ8, packedConvFloats } from './pack.js';
+import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod, type NarrowPanels } from './conv.js';
+import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 
 export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
@@ -95,8 +95,8 @@ interface NodeConsts {
   /** The Winograd kernel a lazy conv moves to once its sets are made. */
   pending?: ConvMethod;
   packed?: number;
-  /** The GEMM weights are int8 panels (storage 'int8'). */
-  int8?: boolean;
+  /** The GEMM weights are narrow panels (storage 'int8' or 'fp16'). */
+  narrow?: NarrowPanels;
   bias?: number;
   scale?: number;
   shift?: number;
@@ -147,7 +147,7 @@ class WasmGraphExecutable implements WasmExecutable {
     const start = performance.now();
     const winograd: WinogradMode = opts.winograd ?? 'lazy';
     this.storage = opts.storage ?? 'float32';
-    const int8 = this.storage === 'int8';
+    const narrowAll = this.storage === 'float32' ? undefined : this.storage;
     this.k = k;
     this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
     const winogradOk = this.winogradWithin(opts.winogradBudget ?? Infinity, winograd);
@@ -165,10 +165,12 @@ class WasmGraphExecutable implements WasmExecutable {
         const target = convMethod(n, winogradOk.has(n.name));
         const method = winograd === 'lazy' && isWinograd(target) ? convMethod(n, false) : target;
         if (method !== target) this.pending.push(n);
-        const q8 = int8 && takesInt8(method);
-        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, int8: q8, packed: takeBytes(convPackedBytes(n, method, q8)), bias: take(n.outChannels) });
+        const narrow = takesNarrow(method) ? narrowAll : undefined;
+        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
-        this.consts.set(n.name, { int8, packed: takeBytes(int8 ? packedConvBytesQ8(n.outFeatures, n.inFeatures, 1, 1, 1) : packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1) * 4) });
+        const geometry = [n.outFeatures, n.inFeatures, 1, 1, 1] as const;
+        const bytes = narrowAll === 'int8' ? packedConvBytesQ8(...geometry) : narrowAll === 'fp16' ? packedConvBytesF16(...geometry) : packedConvFloats(...geometry) * 4;
+        this.consts.set(n.name, { narrow: narrowAll, packed: takeBytes(bytes) });
       } else if (n.op === 'affine') {
         this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
       }
@@ -188,12 +190,13 @@ class WasmGraphExecutable implements WasmExecutable {
       const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
         f32.set(n.bias, c.bias! / 4);
-        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!, c.int8);
+        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!, c.narrow);
       } else if (n.op === 'linear') {
         f32.set(n.weight, raw / 4);
         const bias = alignUp(raw + n.weight.length * 4);
         f32.set(n.bias, bias / 4);
-        if (c.int8) k.pack_gemm_weights_q8(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
+        if (c.narrow === 'int8') k.pack_gemm_weights_q8(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
+        else if (c.narrow === 'fp16') k.pack_gemm_weights_f16(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
         else k.pack_gemm_weights(n.outFeatures, n.inFeatures, 1, 1, 1, 0, raw, 0, bias, c.packed!);
       } else if (n.op === 'affine') {
         f32.set(n.scale, c.scale! / 4);
@@ -204,13 +207,13 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   /** Copies a conv's raw weight (and BN scale) to `raw`, then packs it for `method` at `dst`, in wasm. */
-  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number, int8 = false): void {
+  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number, narrow?: NarrowPanels): void {
     const k = this.kernels();
     const f32 = new Float32Array(k.memory.buffer);
     f32.set(n.weight, raw / 4);
     const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
     if (n.scale) f32.set(n.scale, scale / 4);
-    packConv(k, n, dst, { weight: raw, scale, bias }, method, int8);
+    packConv(k, n, dst, { weight: raw, scale, bias }, method, narrow);
   }
 
   /**
@@ -326,10 +329,10 @@ class WasmGraphExecutable implements WasmExecutable {
         // A lazy conv needs room for both of its kernels: the plan outlives the switch.
         const c = this.consts.get(n.name)!;
         for (const m of [c.method!, c.pending ?? c.method!]) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
-        if (c.int8) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
+        if (c.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
-        if (this.consts.get(n.name)!.int8) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.inFeatures));
+        if (this.consts.get(n.name)!.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.inFeatures));
       } else if (n.op === 'avgpool') {
         const info = pool2dInfo(shapes.get(n.input)!, n);
         const div = (a: WindowAxis) => {
@@ -435,7 +438,8 @@ class WasmGraphExecutable implements WasmExecutable {
           output: at(node.output),
           residual: node.residual ? at(node.residual) : 0,
           scratch: plan.scratch,
-          wide: consts.int8 ? plan.wide : 0,
+          wide: consts.narrow ? plan.wide : 0,
+          half: consts.narrow === 'fp16' ? 1 : 0,
         }, consts.method);
         return;
       }
@@ -443,7 +447,7 @@ class WasmGraphExecutable implements WasmExecutable {
         const consts = this.consts.get(node.name)!;
         k.f32_gemm(
           inShape[0], node.outFeatures, node.inFeatures, at(node.input), node.inFeatures,
-          consts.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch, consts.int8 ? plan.wide : 0,
+          consts.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
         );
         return;
       }

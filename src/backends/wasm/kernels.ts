@@ -33,11 +33,11 @@ export interface KernelExports {
     input: number, packed: number, output: number, residual: number, relu: number,
   ): void;
   /** wide: 0 for f32 panels; else the panels are int8 (pack_gemm_weights_q8) and wide is gemm_q8_scratch_bytes(k) of scratch. */
-  f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number, wide: number): void;
+  f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number, wide: number, half: number): void;
   conv2d_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
-    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, wide: number,
+    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, wide: number, half: number,
   ): void;
   winograd_nhwc(
     stride: number, n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
@@ -53,6 +53,10 @@ export interface KernelExports {
     weight: number, scale: number, bias: number, dst: number,
   ): void;
   pack_gemm_weights_q8(
+    cout: number, cinG: number, kh: number, kw: number, groups: number,
+    weight: number, scale: number, bias: number, dst: number,
+  ): void;
+  pack_gemm_weights_f16(
     cout: number, cinG: number, kh: number, kw: number, groups: number,
     weight: number, scale: number, bias: number, dst: number,
   ): void;
