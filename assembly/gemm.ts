@@ -366,7 +366,11 @@ export function gemm_scratch_bytes(m: i32, k: i32): i32 {
 
 /**
  * C[m x n] = A[m x k] * W + bias (+ R) (then ReLU) over all panels of w. Strides in floats;
- * apack: gemm_scratch_bytes(m, k) bytes of scratch. Rows of A go in blocks that fit L2: each block
+ * apack: gemm_scratch_bytes(m, k) bytes of scratch. wide: 0 for f32 panels; else W is int8 panels
+ * (panelBytesQ8: bias, a scale per column, int8 weights), or fp16 panels when `half`
+ * (panelBytesF16: bias, binary16 weights), and `wide` gemm_q8_scratch_bytes(k) bytes,
+ * where each block of rows widens a chunk of panels at a time before its row tiles pass over them
+ * (the weights stay int8 in memory; the microkernels are the f32 ones). Rows of A go in blocks that fit L2: each block
  * is packed once (packA), then each of its row tiles passes over every panel of W, row tiles
  * outside and panels inside, so the tile's packed rows (MR x k floats) stay in L1 while W streams
  * through. The other order (one W panel in L1, the packed rows streaming past it) fetched every
@@ -379,12 +383,15 @@ export function gemm_scratch_bytes(m: i32, k: i32): i32 {
 export function f32_gemm(
   m: i32, n: i32, k: i32,
   a: usize, lda: i32, w: usize,
-  c: usize, ldc: i32, r: usize, ldr: i32, relu: bool, apack: usize,
+  c: usize, ldc: i32, r: usize, ldr: i32, relu: bool, apack: usize, wide: usize, half: bool,
 ): void {
   const ldaB = <usize>lda << 2;
   const ldcB = <usize>ldc << 2;
   const ldrB = <usize>ldr << 2;
   const panelB = <usize>panelFloats(k) << 2;
+  // int8 or fp16 panels (wide != 0) are widened a chunk of panels at a time into `wide`; f32 panels are one chunk.
+  const srcPanelB = wide == 0 ? panelB : half ? <usize>panelBytesF16(k) : <usize>panelBytesQ8(k);
+  const chunkN = wide != 0 ? widenPanels(k) * NR : n;
   const packB = <usize>(MR * k) << 2; // one packed MR-row panel of A
   const block = gemmBlockRows(k);
   for (let m0 = 0; m0 < m; m0 += block) {
@@ -392,12 +399,20 @@ export function f32_gemm(
     for (let i = 0; i < mb; i += MR) {
       packA(min(MR, mb - i), k, a + <usize>(m0 + i) * ldaB, ldaB, apack + <usize>(i / MR) * packB);
     }
+    for (let j0 = 0; j0 < n; j0 += chunkN) {
+    const jEnd = min(n, j0 + chunkN);
+    let wc = w + <usize>(j0 / NR) * srcPanelB;
+    if (wide != 0) {
+      if (half) widen_f16_panels((jEnd - j0 + NR - 1) / NR, k, wc, wide);
+      else widen_q8_panels((jEnd - j0 + NR - 1) / NR, k, wc, wide);
+      wc = wide;
+    }
     let ap = apack;
     for (let i = 0; i < mb; i += MR, ap += packB) {
       const row = <usize>(m0 + i);
       const mr = min(MR, mb - i);
-      let wj = w;
-      for (let j = 0; j < n; j += NR, wj += panelB) {
+      let wj = wc;
+      for (let j = j0; j < jEnd; j += NR, wj += panelB) {
         const nc = min(NR, n - j);
         const jB = <usize>j << 2;
         const cij = c + row * ldcB + jB;
@@ -415,6 +430,83 @@ export function f32_gemm(
         }
       }
     }
+    }
+  }
+}
+
+/** Bytes of one int8 panel of depth k: NR bias floats, NR scale floats, then k rows of NR int8 weights. */
+// @ts-ignore: decorator
+@inline export function panelBytesQ8(k: i32): i32 {
+  return NR * 8 + NR * k;
+}
+
+/** Bytes of one fp16 panel of depth k: NR bias floats, then k rows of NR binary16 weights. */
+// @ts-ignore: decorator
+@inline export function panelBytesF16(k: i32): i32 {
+  return NR * 4 + NR * 2 * k;
+}
+
+/**
+ * Widens `panels` fp16 panels of depth k at src (panelBytesF16) into f32 panels at dst: the bias
+ * copied, each binary16 exactly as float32. The magnitude bits shifted into float32's place give
+ * the value times 2^-112 (normals and subnormals alike), the multiply by 2^112 restores it
+ * exactly; infinities and NaNs are not expected (convert refuses weights beyond 65504).
+ */
+function widen_f16_panels(panels: i32, k: i32, src: usize, dst: usize): void {
+  const vmag = i32x4.splat(0x7fff);
+  const vsign = i32x4.splat(0x8000);
+  const v2p112 = f32x4.splat(reinterpret<f32>(<i32>((127 + 112) << 23)));
+  for (let p = 0; p < panels; p++) {
+    v128.store(dst, v128.load(src));
+    v128.store(dst, v128.load(src, 16), 16);
+    let h = src + 32;
+    let d = dst + 32;
+    const end = h + <usize>k * (NR * 2);
+    for (; h < end; h += NR * 2, d += NR << 2) {
+      const h16 = v128.load(h);
+      const lo = i32x4.extend_low_i16x8_u(h16);
+      const hi = i32x4.extend_high_i16x8_u(h16);
+      v128.store(d, v128.or(f32x4.mul(i32x4.shl(v128.and(lo, vmag), 13), v2p112), i32x4.shl(v128.and(lo, vsign), 16)));
+      v128.store(d, v128.or(f32x4.mul(i32x4.shl(v128.and(hi, vmag), 13), v2p112), i32x4.shl(v128.and(hi, vsign), 16)), 16);
+    }
+    src = end;
+    dst = d;
+  }
+}
+
+/** Bytes of f32 panels one chunk of int8 panels widens into (kept in L2 beside the packed A block). */
+const WIDEN_BYTES: i32 = 128 * 1024;
+
+/** int8 panels of depth k widened per chunk: as many as fit WIDEN_BYTES, at least one. */
+function widenPanels(k: i32): i32 {
+  return max(1, WIDEN_BYTES / (panelFloats(k) << 2));
+}
+
+/** Scratch bytes f32_gemm needs in `wide` for int8 panels of depth k. */
+export function gemm_q8_scratch_bytes(k: i32): i32 {
+  return widenPanels(k) * (panelFloats(k) << 2);
+}
+
+/**
+ * Widens `panels` int8 panels of depth k at src (panelBytesQ8) into f32 panels at dst (panelFloats):
+ * the bias copied, each weight q * scale[column] (one rounding: the f32 product).
+ */
+function widen_q8_panels(panels: i32, k: i32, src: usize, dst: usize): void {
+  for (let p = 0; p < panels; p++) {
+    v128.store(dst, v128.load(src));
+    v128.store(dst, v128.load(src, 16), 16);
+    const vscale0 = v128.load(src, 32);
+    const vscale4 = v128.load(src, 48);
+    let q = src + 64;
+    let d = dst + 32;
+    const end = q + <usize>k * NR;
+    for (; q < end; q += NR, d += NR << 2) {
+      const q16 = v128.load8x8_s(q);
+      v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(q16)), vscale0));
+      v128.store(d, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(q16)), vscale4), 16);
+    }
+    src = end;
+    dst = d;
   }
 }
 
@@ -459,19 +551,20 @@ export function conv_scratch_bytes(m: i32, kh: i32, kw: i32, sh: i32, sw: i32, p
  * channel slice); every other conv first gathers a block of im2col rows (kh*kw*cin floats each,
  * group by group) into `scratch`. Each group then runs its own GEMM on its part of those rows, so
  * grouped convs (ResNeXt) share one gather and pay no padding between groups. scratch:
- * conv_scratch_bytes(n*oh*ow, ...).
+ * conv_scratch_bytes(n*oh*ow, ...). wide != 0: `packed` holds int8 panels (panelBytesQ8), or fp16 ones (half: panelBytesF16), widened
+ * into `wide` (gemm_q8_scratch_bytes(kh*kw*cinG) bytes) a chunk at a time by f32_gemm.
  */
 export function conv2d_nhwc(
   n: i32, h: i32, w: i32, cin: i32,
   oh: i32, ow: i32, cout: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, groups: i32,
-  input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize,
+  input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize, wide: usize, half: bool,
 ): void {
   const cinG = cin / groups;
   const coutG = cout / groups;
   const kG = kh * kw * cinG;
   const m = n * oh * ow;
-  const groupPacked = <usize>((coutG + NR - 1) / NR) * (<usize>panelFloats(kG) << 2);
+  const groupPacked = <usize>((coutG + NR - 1) / NR) * (wide == 0 ? <usize>panelFloats(kG) << 2 : half ? <usize>panelBytesF16(kG) : <usize>panelBytesQ8(kG));
   const direct = isDirect(kh, kw, sh, sw, pt, pl);
   // Blocks of rows keep their A (im2col rows, packed copy) in L2 while f32_gemm passes over W.
   const block = convBlockRows(kh, kw, cin, groups);
@@ -492,7 +585,7 @@ export function conv2d_nhwc(
       const gOut = <usize>(g * coutG) << 2;
       f32_gemm(
         mb, coutG, kG, a + (<usize>(g * kG) << 2), kh * kw * cin, packed + <usize>g * groupPacked,
-        outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu, apack,
+        outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu, apack, wide, half,
       );
     }
   }

@@ -1,7 +1,7 @@
 // Load-time weight packing: OIHW weights, a BatchNorm's per-channel scale folded in on the way,
 // into the GEMM's panels (gemm.ts) and the Winograd kernels' 36 weight sets (winograd.ts).
 // Every packer reads the raw weights once and writes the packed layout directly.
-import { NR, panelFloats } from './gemm';
+import { NR, panelBytesF16, panelBytesQ8, panelFloats } from './gemm';
 
 /** The 6x3 (stride 1) or 5x2 (stride 2) intermediate G g of one Winograd filter, f32x4 by output channel. */
 const TMP: usize = memory.data(18 * 16, 16);
@@ -50,6 +50,107 @@ export function pack_gemm_weights(
             let w = src + (<usize>(a * outerTaps + b * innerTaps) << 2);
             for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR << 2) store<f32>(d, load<f32>(w) * s);
           }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * pack_gemm_weights into int8 panels (gemm.ts panelBytesQ8; no swap: the stem stays f32): per
+ * column, the NR bias floats, then NR scales, then one row of NR int8 weights per depth step in
+ * patch order (ky, kx, ci). Symmetric per output channel: scale = max |w * s| / 127 and
+ * q = nearest(w * s / scale) (ties to even), so an int8 checkpoint's weights, times a folded BN
+ * scale, come back as the same integers. Missing columns are zero.
+ */
+export function pack_gemm_weights_q8(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  const coutG = cout / groups;
+  const taps = kh * kw;
+  const depth = taps * cinG;
+  const panelB = <usize>panelBytesQ8(depth);
+  const panels = (coutG + NR - 1) / NR;
+  const ciB = <usize>taps << 2;
+  let p = dst;
+  for (let g = 0; g < groups; g++) {
+    for (let panel = 0; panel < panels; panel++, p += panelB) {
+      const cols = min(NR, coutG - panel * NR);
+      if (cols < NR) memory.fill(p, 0, panelB);
+      for (let j = 0; j < cols; j++) {
+        const oc = g * coutG + panel * NR + j;
+        const s = scaleAt(scale, oc);
+        const src = weight + (<usize>oc * depth << 2); // this channel's [cinG, kh, kw]
+        let max: f32 = 0;
+        for (let i = 0; i < depth; i++) max = Mathf.max(max, Mathf.abs(load<f32>(src + (<usize>i << 2)) * s));
+        const qs: f32 = max / 127;
+        store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
+        store<f32>(p + (<usize>(NR + j) << 2), qs);
+        let d = p + <usize>(NR * 8 + j);
+        for (let t = 0; t < taps; t++) {
+          let w = src + (<usize>t << 2);
+          for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR) {
+            store<i8>(d, qs > 0 ? <i8><i32>nearest<f32>(load<f32>(w) * s / qs) : 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** float32 -> binary16 bits, rounded to nearest, ties to even (overflow: infinity; src/weights/dtype.ts floatToHalfBits). */
+function halfBits(x: f32): u16 {
+  const b = reinterpret<u32>(x);
+  const sign = (b >>> 16) & 0x8000;
+  const e = <i32>((b >>> 23) & 0xff) - 112;
+  let mant = b & 0x7fffff;
+  if (e >= 31) return <u16>(sign | 0x7c00);
+  if (e <= 0) {
+    if (e < -10) return <u16>sign;
+    mant |= 0x800000;
+    const shift = <u32>(14 - e);
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway: u32 = 1 << (shift - 1);
+    if (rem > halfway || (rem == halfway && (half & 1) != 0)) half++;
+    return <u16>(sign | half);
+  }
+  let half = (<u32>e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) half++;
+  return <u16>(sign | half);
+}
+
+/**
+ * pack_gemm_weights into fp16 panels (gemm.ts panelBytesF16; no swap): per column the NR bias
+ * floats, then one row of NR binary16 weights (w * s rounded to nearest even) per depth step in
+ * patch order (ky, kx, ci). Missing columns are zero.
+ */
+export function pack_gemm_weights_f16(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  const coutG = cout / groups;
+  const taps = kh * kw;
+  const depth = taps * cinG;
+  const panelB = <usize>panelBytesF16(depth);
+  const panels = (coutG + NR - 1) / NR;
+  const ciB = <usize>taps << 2;
+  let p = dst;
+  for (let g = 0; g < groups; g++) {
+    for (let panel = 0; panel < panels; panel++, p += panelB) {
+      const cols = min(NR, coutG - panel * NR);
+      if (cols < NR) memory.fill(p, 0, panelB);
+      for (let j = 0; j < cols; j++) {
+        const oc = g * coutG + panel * NR + j;
+        const s = scaleAt(scale, oc);
+        const src = weight + (<usize>oc * depth << 2);
+        store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
+        let d = p + <usize>(NR * 4 + j * 2);
+        for (let t = 0; t < taps; t++) {
+          let w = src + (<usize>t << 2);
+          for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR * 2) store<u16>(d, halfBits(load<f32>(w) * s));
         }
       }
     }

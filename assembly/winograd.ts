@@ -371,7 +371,7 @@ export function winograd_nhwc(
     let ws = packed;
     for (let g = 0; g < 36; g++, ws += setB) {
       const rows = sliceRows(s2, g, tb);
-      f32_gemm(rows, cout, cin, vs, cin, ws, ms, cout, 0, 0, false, apack);
+      f32_gemm(rows, cout, cin, vs, cin, ws, ms, cout, 0, 0, false, apack, 0, false);
       vs += sliceStride(rows, cin);
       ms += sliceStride(rows, cout);
     }

@@ -130,6 +130,13 @@ export interface CreateModelOptions extends BuildOptions {
   readonly cache?: WeightsCache | false;
   /** With `pretrained`: a base URL serving the sources' files as `<mirror>/<host>/<path>`. */
   readonly mirror?: string;
+  /**
+   * The wasm backend's lean memory mode (LEAN_WASM_OPTIONS: int8 GEMM weights in wasm memory, fp16
+   * ones for an fp16 checkpoint, Winograd sets within a budget, the other 3x3 convs on the direct
+   * GEMM). Default: on for a checkpoint of `resnet convert --dtype int8|fp16`, off otherwise. Only a backend
+   * chosen by name or 'auto' is affected; a Backend object is used as it is.
+   */
+  readonly lean?: boolean;
 }
 
 /**
@@ -384,7 +391,14 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     }
   }
   const t2 = performance.now();
-  const { backend, reason, passedOver } = await selectBackend(options.backend);
+  let { backend, reason, passedOver } = await selectBackend(options.backend);
+  if (backend.name === 'wasm' && typeof options.backend !== 'object' && (options.lean ?? report?.dtype !== undefined)) {
+    const wasm = await import('./backends/wasm/index.js');
+    // An fp16 checkpoint keeps fp16 panels; anything else int8.
+    const storage = report?.dtype === 'fp16' ? 'fp16' : 'int8';
+    backend = wasm.createWasmBackend({ ...wasm.LEAN_WASM_OPTIONS, storage });
+    reason += `, lean memory mode (${storage} weights${report?.dtype ? `: an ${report.dtype} checkpoint` : ''})`;
+  }
   const timings: ModelTimings = { read, bind, build: t1 - t0, backend: performance.now() - t2 };
   return new Model(config, graph, weights, backend, { reason, passedOver }, report, timings, entry);
 }

@@ -30,10 +30,12 @@ export {
   bindWeights,
   readSafetensors,
   writeSafetensors,
+  narrowWeights,
+  type WeightDType,
   CheckpointError,
   WeightsMismatchError,
 } from './weights/index.js';
-export { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmBackendOptions, type WasmExecutable, type WinogradMode } from './backends/wasm/index.js';
+export { createWasmBackend, initWasm, wasmBackend, wasmFeatures, LEAN_WASM_OPTIONS, type WasmBackendOptions, type WasmExecutable, type WeightStorage, type WinogradMode } from './backends/wasm/index.js';
 export { createWebGPUBackend, webgpuAvailability } from './backends/webgpu/index.js';
 export {
   loadPretrained,

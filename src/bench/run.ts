@@ -17,6 +17,10 @@ import { machine, measure, type Machine } from './timing.js';
 export interface BenchModelOptions {
   readonly model: string;
   readonly backend?: BackendChoice | Backend;
+  /** A checkpoint's bytes (default: seeded weights); an int8 one puts the wasm backend in its lean mode. */
+  readonly weights?: Uint8Array;
+  /** The checkpoint's file name, for error messages. */
+  readonly weightsName?: string;
   /**
    * A wasm kernel build to run (`{ relaxed: false }`: plain SIMD; as for createWasmBackend): the
    * backend becomes that build's, and the peak is probed on it. Default: the default backend's build.
@@ -61,6 +65,8 @@ export interface BenchReport {
   readonly inputSize: [number, number];
   readonly runs: number;
   readonly warmup: number;
+  /** How the checkpoint stored its conv and linear weights (fp16, int8); absent for float32 and seeded weights. */
+  readonly weightsDtype?: 'fp16' | 'int8';
   /** Wall-clock ms per forward: median (= p50), nearest-rank p90 and p99, fastest, mean. */
   readonly medianMs: number;
   readonly p50Ms: number;
@@ -92,7 +98,7 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
   const t0 = performance.now();
   if (opts.kernels && opts.backend !== undefined) throw new TypeError('benchModel: give backend or kernels, not both');
   const backend = opts.kernels ? createWasmBackend(opts.kernels) : opts.backend;
-  const model = await createModel(opts.model, { backend });
+  const model = await createModel(opts.model, { backend, weights: opts.weights, weightsName: opts.weightsName });
   const createMs = performance.now() - t0;
   try {
     opts.onModel?.(model);
@@ -151,6 +157,7 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
       imagesPerSecond: (1000 * batch) / median,
       gflops: (2 * summary.macs) / (median / 1000) / 1e9,
       macs: summary.macs,
+      ...(model.weightsReport?.dtype ? { weightsDtype: model.weightsReport.dtype } : {}),
       ...(planned ? { peakBytes: planned.peak } : {}),
       memory: {
         ...(planned ? { planned } : {}),

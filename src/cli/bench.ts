@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { CliError, info, intOption, parse, printJson, usageError, writeAtomic, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, readBytes, usageError, writeAtomic, type Command } from './common.js';
 import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
 import { Progress } from './progress.js';
 import { parseSize } from './summary.js';
@@ -8,7 +8,7 @@ import { parseSize } from './summary.js';
 export const benchCommand: Command = {
   name: 'bench',
   summary: 'microbenchmarks: p50/p90/p99 ms, images/s, cold start, memory; --layers: per-layer table and SVG chart',
-  usage: `usage: resnet bench --model <m> [--backend b] [--batch N] [--runs R] [--warmup W] [--input-size S]
+  usage: `usage: resnet bench --model <m> [--weights f] [--backend b] [--batch N] [--runs R] [--warmup W] [--input-size S]
                     [--layers] [--svg out.svg] [--json | --md]
 
 Times model.forward (tinybench) on a seeded random input with seeded random weights, after the
@@ -29,6 +29,8 @@ repository's 'npm run bench' (bench/README.md); for fresh-process cold starts, '
 
 options:
   --model <m>        model name
+  --weights <file>   time these weights instead of seeded ones (an int8 checkpoint of 'resnet convert
+                     --dtype int8' runs the wasm backend's lean memory mode); peakBytes is the planned peak
 ${BACKEND_HELP}
   --batch N          images per forward (default 1)
   --threads T        worker threads (only 1 in this version)
@@ -43,6 +45,7 @@ A progress bar goes to stderr on a terminal only.`,
   async run(argv) {
     const { values } = parse(this, argv, {
       model: { type: 'string' },
+      weights: { type: 'string' },
       backend: { type: 'string' },
       batch: { type: 'string' },
       threads: { type: 'string' },
@@ -83,6 +86,7 @@ A progress bar goes to stderr on a terminal only.`,
     const report = await benchModel({
       model: values.model,
       backend,
+      ...(values.weights !== undefined ? { weights: readBytes(values.weights, 'weights file'), weightsName: values.weights } : {}),
       batch,
       runs,
       warmup,

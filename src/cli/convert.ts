@@ -1,13 +1,13 @@
 import { createModel } from '../api.js';
 import { Tensor } from '../tensor.js';
-import { extractStateDict, readCheckpoint, readSafetensors, writeSafetensors } from '../weights/index.js';
+import { extractStateDict, narrowWeights, readCheckpoint, WEIGHT_DTYPES, writeSafetensors, type WeightDType } from '../weights/index.js';
 import { CliError, info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
 import { checkOutput, writeFileAtomic } from './output.js';
 
 export const convertCommand: Command = {
   name: 'convert',
   summary: 'convert a PyTorch/Paddle/safetensors checkpoint to safetensors (canonical names with --model)',
-  usage: `usage: resnet convert <in> <out.safetensors> [--model m [--num-classes K]] [--key-scheme s] [--non-strict] [--json]
+  usage: `usage: resnet convert <in> <out.safetensors> [--model m [--num-classes K]] [--key-scheme s] [--non-strict] [--dtype d] [--json]
 
 Reads any supported checkpoint (PyTorch zip or legacy .pth/.th, Paddle .pdparams, safetensors),
 finds the state dict inside wrappers (state_dict, model, ...), and writes float32 safetensors.
@@ -24,9 +24,15 @@ options:
   --num-classes K with --model: the classifier width of the checkpoint, 1 to 100000 (default: the model's)
   --key-scheme s  with --model: read the keys as torch, cifar, paddle or paddle-zoo (default: detected)
   --non-strict    with --model: write what matches, report the rest
+  --dtype d       float32 (default), fp16 or int8: how conv and linear weights are stored (fp16: F16,
+                  rounded to nearest even; int8: symmetric per output channel, <key> as I8 and
+                  <key>.scale as F32 [out_channels]); every other tensor stays float32, and
+                  __metadata__ records it (resnet_ts.dtype). Every reader widens them back to float32
   --json          print a JSON report`,
   async run(argv) {
-    const { values, positionals } = parse(this, argv, { model: { type: 'string' }, 'num-classes': { type: 'string' }, 'key-scheme': { type: 'string' }, 'non-strict': { type: 'boolean' }, json: { type: 'boolean' } }, true);
+    const { values, positionals } = parse(this, argv, { model: { type: 'string' }, 'num-classes': { type: 'string' }, 'key-scheme': { type: 'string' }, 'non-strict': { type: 'boolean' }, dtype: { type: 'string' }, json: { type: 'boolean' } }, true);
+    const dtype = (values.dtype ?? 'float32') as WeightDType;
+    if (!WEIGHT_DTYPES.includes(dtype)) throw usageError(this, `--dtype must be one of ${WEIGHT_DTYPES.join(', ')}, got '${values.dtype}'`);
     if (positionals.length !== 2) throw usageError(this, `expected <in> and <out.safetensors>, got ${positionals.length} paths`);
     const [src, dst] = positionals;
     if (!dst.endsWith('.safetensors')) throw new CliError(`the output must be a .safetensors file, got '${dst}'`, 2);
@@ -50,25 +56,29 @@ options:
       }
       report = { format: ckpt.format, path: sd.path, notes: [...ckpt.notes, ...sd.notes], skippedNonFloat: skipped };
     }
-    const out = writeSafetensors(tensors, { format: 'pt', source: src.split('/').pop() ?? src, ...(values.model ? { model: values.model } : {}) });
-    verifyRoundTrip(out, tensors);
+    const narrow = narrowWeights(tensors, dtype);
+    const metadata = { format: 'pt', source: src.split('/').pop() ?? src, ...(values.model ? { model: values.model } : {}), ...narrow.metadata };
+    const out = writeSafetensors(narrow.tensors, metadata, { dtypes: narrow.dtypes });
+    verifyRoundTrip(out, narrow.restored);
     writeFileAtomic(dst, out, { inputs: [src] });
-    const summary = { ...report, output: dst, tensors: tensors.size, bytes: out.length, verified: true };
+    const summary = { ...report, output: dst, dtype, narrowed: narrow.narrowed, tensors: tensors.size, bytes: out.length, verified: true };
     if (values.json) printJson(summary);
     else {
-      info(`wrote ${tensors.size} float32 tensors (${out.length.toLocaleString('en-US')} bytes) to ${dst}; read back and verified`);
+      const what = dtype === 'float32' ? 'float32 tensors' : `tensors (${narrow.narrowed} conv/linear weights as ${dtype}, the rest float32)`;
+      info(`wrote ${tensors.size} ${what} (${out.length.toLocaleString('en-US')} bytes) to ${dst}; read back and verified`);
       const skipped = (report.skippedNonFloat as string[] | undefined) ?? [];
       if (skipped.length) info(`skipped ${skipped.length} tensor${skipped.length === 1 ? ' that is' : 's that are'} not floating point (not written): ${skipped.join(', ')}`);
     }
   },
 };
 
-/** Reads the written bytes back and compares every tensor bit for bit. */
-function verifyRoundTrip(bytes: Uint8Array, expected: Map<string, Tensor>): void {
-  const back = readSafetensors(bytes);
-  for (const [k, t] of expected) {
+/** Reads the written bytes back as any reader would (int8 widened) and compares every tensor bit for bit with what was meant. */
+function verifyRoundTrip(bytes: Uint8Array, expected: Map<string, Float32Array>): void {
+  const back = readCheckpoint(bytes);
+  if (back.tensors.size !== expected.size) throw new CliError(`verification failed: ${back.tensors.size} tensors read back, ${expected.size} written; nothing was written`);
+  for (const [k, data] of expected) {
     const b = back.tensors.get(k);
-    if (!b || b.shape.join() !== t.shape.join() || b.data.some((v, i) => !Object.is(v, t.data[i]))) {
+    if (!b || b.data.length !== data.length || b.data.some((v, i) => !Object.is(v, data[i]))) {
       throw new CliError(`verification failed for '${k}' after writing; nothing was written`);
     }
   }

@@ -95,7 +95,7 @@ ${MODEL_HELP}
   --limit N           evaluate N images, taken in turn from each class
   --batch N           images per forward pass, 1 to 4096 (default 64)
 ${BACKEND_HELP}
-  --json              print { top1, top5, count, failed, failures: [{ image, error }], perClass: [{ class, index,
+  --json              print { top1, top5, peakBytes, count, failed, failures: [{ image, error }], perClass: [{ class, index,
                       label, accuracy, count }], confusion } (count: the images scored)`,
   async run(argv) {
     const { values } = parse(this, argv, { ...MODEL_OPTIONS, data: { type: 'string' }, preset: { type: 'string' }, limit: { type: 'string' }, batch: { type: 'string' }, json: { type: 'boolean' } });
@@ -121,6 +121,7 @@ ${BACKEND_HELP}
     const failures: ItemFailure[] = [];
     const scored: typeof items = [];
     const progress = new Progress(items.length, 'img');
+    let inputSize: [number, number] | undefined;
     for (let i = 0; i < items.length; i += batchSize) {
       const chunk: typeof items = [];
       const inputs: Tensor[] = [];
@@ -139,7 +140,9 @@ ${BACKEND_HELP}
       }
       scored.push(...chunk);
       if (chunk.length) {
-        const logits = await model.forward(stackBatch(inputs));
+        const x = stackBatch(inputs);
+        inputSize ??= [x.shape[2], x.shape[3]];
+        const logits = await model.forward(x);
         chunk.forEach((it, r) => {
           const ranked = topIndices(logits.data.subarray(r * width, (r + 1) * width), Math.min(5, width));
           const truth = indices[it.label];
@@ -152,6 +155,8 @@ ${BACKEND_HELP}
       }
       progress.update(Math.min(i + batchSize, items.length));
     }
+    // The backend's planned peak memory at the full batch (wasm: weights, activations and scratch).
+    const peakBytes = inputSize ? model.summary({ inputSize, batch: Math.min(batchSize, items.length) }).backendMemory?.peak : undefined;
     model.dispose();
     if (failures.length) {
       info(failureReport(failures, items.length));
@@ -164,13 +169,14 @@ ${BACKEND_HELP}
       return { class: c, index: indices[i], label: names?.[indices[i]] ?? c, count: n, correct: confusion[i][i], accuracy: n ? confusion[i][i] / n : 0 };
     });
     const count = scored.length;
-    const result = { model: model.name, backend: model.backend.name, preset, count, failed: failures.length, top1: top1 / count, top5: top5 / count, classes, perClass, confusion, failures };
+    const result = { model: model.name, backend: model.backend.name, ...(model.weightsReport?.dtype ? { weightsDtype: model.weightsReport.dtype } : {}), ...(peakBytes !== undefined ? { peakBytes } : {}), preset, count, failed: failures.length, top1: top1 / count, top5: top5 / count, classes, perClass, confusion, failures };
     if (values.json) {
       printJson(result);
       return;
     }
     const failedNote = failures.length ? ` (${failures.length} more failed, listed on stderr)` : '';
-    process.stdout.write(`${model.name} on ${values.data}: ${count} images${failedNote}, preset ${preset}, backend ${model.backend.name}\n`);
+    const memNote = peakBytes !== undefined ? `, planned peak memory ${(peakBytes / 2 ** 20).toFixed(1)} MiB` : '';
+    process.stdout.write(`${model.name} on ${values.data}: ${count} images${failedNote}, preset ${preset}, backend ${model.backend.name}${memNote}\n`);
     process.stdout.write(`top-1 ${(100 * result.top1).toFixed(2)}%   top-5 ${(100 * result.top5).toFixed(2)}%\n\nper class:\n`);
     const w = Math.max(...classes.map((c) => c.length));
     for (const p of perClass) process.stdout.write(`  ${p.class.padEnd(w)}  ${(100 * p.accuracy).toFixed(2).padStart(6)}%  (${p.correct}/${p.count})\n`);

@@ -5,7 +5,7 @@
  */
 import type { CheckpointLimits } from '../limits.js';
 import { Tensor, type TensorLike } from '../tensor.js';
-import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint } from '../weights/index.js';
+import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint, storedDType } from '../weights/index.js';
 
 export interface ExpectedParam {
   readonly key: string;
@@ -20,6 +20,8 @@ export interface WeightsReport {
   readonly path: string;
   /** The key scheme the checkpoint was read as (e.g. torch, paddle, akamaster). */
   readonly scheme: string;
+  /** How a lean checkpoint stored its conv and linear weights (`resnet convert --dtype`); absent for others. */
+  readonly dtype?: 'fp16' | 'int8';
   readonly notes: readonly string[];
   readonly missing: readonly string[];
   readonly unexpected: readonly string[];
@@ -58,11 +60,13 @@ export function loadWeights(
   let tensors: Map<string, Tensor>;
   let format = 'tensors';
   let path = '';
+  let dtype: 'fp16' | 'int8' | undefined;
   const notes: string[] = [];
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
     const ckpt = readCheckpoint(bytes, { name: opts.name, limits: opts.limits });
     format = ckpt.format;
+    dtype = storedDType(ckpt.metadata);
     notes.push(...ckpt.notes);
     const sd = extractStateDict(ckpt);
     path = sd.path;
@@ -78,7 +82,7 @@ export function loadWeights(
   const bound = bindWeights(expected, adapted.tensors, { strict: opts.strict, model: opts.model, ignore: unread.map((p) => p.key) });
   return {
     weights: bound.weights,
-    report: { format, path, scheme: adapted.scheme, notes, ...bound.report, bound: bound.weights.size, seeded: [] },
+    report: { format, path, scheme: adapted.scheme, ...(dtype ? { dtype } : {}), notes, ...bound.report, bound: bound.weights.size, seeded: [] },
     timings: { read: t1 - t0, bind: performance.now() - t1 },
   };
 }

@@ -200,3 +200,40 @@ export function isContiguous(shape: readonly number[], strides: readonly number[
   }
   return true;
 }
+
+const f32Scratch = new Float32Array(1);
+const u32Scratch = new Uint32Array(f32Scratch.buffer);
+
+/**
+ * float32 -> IEEE 754 binary16 bits, rounded to nearest, ties to even (what numpy's and torch's
+ * `.half()` do); subnormal halves kept, values past 65504 become infinity, NaN stays NaN.
+ */
+export function floatToHalfBits(value: number): number {
+  f32Scratch[0] = value;
+  const x = u32Scratch[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 31) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign; // below half the smallest subnormal: zero
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let half = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rem > halfway || (rem === halfway && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry into the exponent is the right result
+  return sign | half;
+}
+
+/** The float32 value of binary16 bits. */
+export function halfBitsToFloat(bits: number): number {
+  return halfToFloatTable()[bits & 0xffff];
+}

@@ -7,6 +7,7 @@
 import type { CheckpointLimits } from '../limits.js';
 import { CheckpointError } from './errors.js';
 import { readPaddle } from './paddle.js';
+import { dequantizeInt8, storedDType } from './quantize.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
 import { readTorchLegacy, readTorchZip } from './torch.js';
 import type { Checkpoint, CheckpointTensor } from './types.js';
@@ -61,7 +62,9 @@ function readAny(bytes: Uint8Array, name: string | undefined, limits: Partial<Ch
   switch (format) {
     case 'safetensors': {
       const f = readSafetensors(bytes, { limits });
-      return { format, tensors: f.tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
+      // A lean checkpoint (resnet convert --dtype): int8 weights widen to float32 here (fp16 already has).
+      const tensors = storedDType(f.metadata) === 'int8' ? dequantizeInt8(f.tensors) : f.tensors;
+      return { format, tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
     }
     case 'torch-zip':
       return readTorchZip(bytes, { limits });

@@ -6,7 +6,7 @@
  */
 import type { CheckpointLimits } from '../limits.js';
 import { quote, resolveLimits } from './budget.js';
-import { type DType, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
+import { type DType, floatToHalfBits, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
 import { SafetensorsError } from './errors.js';
 import { CheckpointTensor } from './types.js';
 import type { TensorLike } from '../tensor.js';
@@ -207,18 +207,26 @@ export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<Chec
   return { tensors, metadata, headerLength, notes };
 }
 
+/** The dtypes writeSafetensors stores: float32, float16 (rounded to nearest even) and int8 (integers in [-128, 127]). */
+export type WriteDType = 'F32' | 'F16' | 'I8';
+
+const WRITE_SIZE: Readonly<Record<WriteDType, number>> = { F32: 4, F16: 2, I8: 1 };
+
 /**
- * Writes float32 tensors as safetensors (dtype F32), in the given order. The header is padded
+ * Writes tensors as safetensors, in the given order: float32 (dtype F32) unless `opts.dtypes`
+ * names another dtype for a key (F16, or I8 for tensors that already hold integers in
+ * [-128, 127], e.g. quantized weights; anything else there is an error). The header is padded
  * with spaces so the data starts 8-byte aligned, as the reference writer does.
  */
 export function writeSafetensors(
   tensors: Map<string, TensorLike> | Iterable<readonly [string, TensorLike]>,
   metadata?: Record<string, string>,
+  opts: { dtypes?: ReadonlyMap<string, WriteDType> } = {},
 ): Uint8Array {
   // No prototype, so that tensors named like Object.prototype members ('constructor', '__proto__') are own keys.
   const header: Record<string, unknown> = Object.create(null);
   if (metadata) header.__metadata__ = metadata;
-  const list: [string, TensorLike][] = [];
+  const list: [string, TensorLike, WriteDType][] = [];
   let offset = 0;
   for (const [key, t] of tensors) {
     if (key === '__metadata__') throw new SafetensorsError(`safetensors: '__metadata__' cannot be a tensor name`);
@@ -228,9 +236,12 @@ export function writeSafetensors(
     if (count !== t.data.length) {
       throw new SafetensorsError(`safetensors: tensor '${key}' has shape [${t.shape.join(', ')}] (${count} elements) but ${t.data.length} values`);
     }
-    header[key] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * count] };
-    offset += 4 * count;
-    list.push([key, t]);
+    const dtype = opts.dtypes?.get(key) ?? 'F32';
+    if (!Object.hasOwn(WRITE_SIZE, dtype)) throw new SafetensorsError(`safetensors: cannot write tensor '${key}' as ${String(dtype)}; expected F32, F16 or I8`);
+    const bytes = WRITE_SIZE[dtype] * count;
+    header[key] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+    list.push([key, t, dtype]);
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
@@ -245,8 +256,21 @@ export function writeSafetensors(
   view.setUint32(4, Math.floor(json.length / 4294967296), true);
   out.set(json, 8);
   let at = 8 + json.length;
-  for (const [, t] of list) {
-    for (let i = 0; i < t.data.length; i++, at += 4) view.setFloat32(at, t.data[i], true);
+  for (const [key, t, dtype] of list) {
+    const d = t.data;
+    if (dtype === 'F32') {
+      for (let i = 0; i < d.length; i++, at += 4) view.setFloat32(at, d[i], true);
+    } else if (dtype === 'F16') {
+      for (let i = 0; i < d.length; i++, at += 2) view.setUint16(at, floatToHalfBits(d[i]), true);
+    } else {
+      for (let i = 0; i < d.length; i++, at++) {
+        const v = d[i];
+        if (!Number.isInteger(v) || v < -128 || v > 127) {
+          throw new SafetensorsError(`safetensors: tensor '${key}' written as I8 holds ${v} at index ${i}; expected integers in [-128, 127]`);
+        }
+        view.setInt8(at, v);
+      }
+    }
   }
   return out;
 }

@@ -21,7 +21,7 @@
  */
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
-import { packedConvFloats } from './pack.js';
+import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
@@ -56,6 +56,22 @@ export function convPackedFloats(c: ConvGeometry, method: ConvMethod = convMetho
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
+/** Narrow GEMM panels: int8 (with a scale per column) or fp16, widened inside the GEMM. */
+export type NarrowPanels = 'int8' | 'fp16';
+
+/** Whether a conv's method can keep narrow panels: the im2col / direct GEMM (the stem and grouped kernels read f32 panels, Winograd sets are f32). */
+export function takesNarrow(method: ConvMethod): boolean {
+  return method === 'gemm';
+}
+
+/** Bytes of the packed weights of a conv for its method: narrow panels when `narrow` is given (the method must take them). */
+export function convPackedBytes(c: ConvGeometry, method: ConvMethod, narrow?: NarrowPanels): number {
+  const geometry = [c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups] as const;
+  if (narrow === 'int8') return packedConvBytesQ8(...geometry);
+  if (narrow === 'fp16') return packedConvBytesF16(...geometry);
+  return convPackedFloats(c, method) * 4;
+}
+
 /** Where a conv's raw weights lie in wasm memory for packing (byte addresses; 0: none). */
 export interface RawConvWeights {
   /** OIHW [outChannels, inChannels / groups, kh, kw]. */
@@ -67,7 +83,12 @@ export interface RawConvWeights {
 }
 
 /** Packs a conv's raw weights (scale folded in) for its method into dst (convPackedFloats(c) floats), in wasm. */
-export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c)): void {
+export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels): void {
+  if (narrow) {
+    const pack = narrow === 'int8' ? k.pack_gemm_weights_q8 : k.pack_gemm_weights_f16;
+    pack(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, raw.weight, raw.scale, raw.bias, dst);
+    return;
+  }
   if (isWinograd(method)) {
     k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
     return;
@@ -102,6 +123,10 @@ export interface ConvBuffers {
   readonly output: number;
   readonly residual: number;
   readonly scratch: number;
+  /** 0: f32 panels; else the panels are narrow and this is the GEMM's widening scratch. */
+  readonly wide: number;
+  /** 1: the narrow panels are fp16; 0: int8. */
+  readonly half: number;
 }
 
 /**
@@ -134,6 +159,6 @@ export function runConv(
   if (method === 'grouped') {
     k.grouped_conv_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu);
   } else {
-    k.conv2d_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch);
+    k.conv2d_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch, buf.wide, buf.half);
   }
 }

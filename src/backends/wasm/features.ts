@@ -32,10 +32,35 @@ export interface InitWasmOptions {
  */
 export type WinogradMode = 'lazy' | 'eager' | 'never';
 
-/** Options of a wasm backend: which kernels, and when Winograd weight sets are made. */
+/**
+ * How GEMM weights are kept in wasm memory:
+ * - 'float32' (default): packed float32 panels.
+ * - 'int8': int8 panels with a float32 scale per output channel (symmetric; an int8 checkpoint's
+ *   weights stay the same integers, a float32 one is quantized at load), widened to float32 a
+ *   chunk of panels at a time inside the GEMM (assembly/gemm.ts), so activations and arithmetic
+ *   stay float32.
+ * - 'fp16': binary16 panels (rounded to nearest even at load), widened the same way, exactly.
+ * The 7x7 stem and grouped convs keep float32 panels (their kernels read the panels directly; they
+ * are under 1% of the weights); Winograd sets stay float32.
+ */
+export type WeightStorage = 'float32' | 'fp16' | 'int8';
+
+/** Options of a wasm backend: which kernels, when Winograd weight sets are made, how weights are stored. */
 export interface WasmBackendOptions extends InitWasmOptions {
   readonly winograd?: WinogradMode;
+  readonly storage?: WeightStorage;
+  /**
+   * Bytes the Winograd weight sets may take in all (default: no limit). A set is 4x its conv's
+   * float32 weights (36 transformed copies of 3x3), so on large models they dominate memory; with a
+   * budget, sets are made for the 3x3 convs with the smallest sets first (they save as many
+   * multiplies as the large ones: every ResNet stage has the same MACs per 3x3 conv) until the
+   * budget is spent, and the others run as direct GEMMs (listed by `directConvs`).
+   */
+  readonly winogradBudget?: number;
 }
+
+/** The lean memory mode: int8 GEMM weights and Winograd sets within 48 MiB (ResNet-50 224 batch 1: see README). */
+export const LEAN_WASM_OPTIONS: Readonly<Pick<WasmBackendOptions, 'storage' | 'winogradBudget'>> = { storage: 'int8', winogradBudget: 48 * 2 ** 20 };
 
 export const SIMD_MISSING =
   'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';

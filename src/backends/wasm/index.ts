@@ -14,13 +14,13 @@ import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
-import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WinogradMode } from './features.js';
+import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
-import { convMethod, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, type ConvMethod } from './conv.js';
-import { packedConvFloats } from './pack.js';
+import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod, type NarrowPanels } from './conv.js';
+import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 
-export { wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WinogradMode } from './features.js';
+export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
 
 const PAGE = 65536;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
@@ -33,6 +33,13 @@ export interface WasmExecutable extends Executable {
   readonly weightBytes: number;
   /** 3x3 convs still running as direct GEMMs until their Winograd sets are made (winograd: 'lazy'). */
   readonly pendingWinograd: number;
+  /** How GEMM weights are kept in wasm memory (WasmBackendOptions.storage). */
+  readonly storage: WeightStorage;
+  /**
+   * 3x3 convs that could run Winograd but run as direct GEMMs because the sets would pass
+   * `winogradBudget`: the layers that pay for the memory saved, with the set bytes each would take.
+   */
+  readonly directConvs: readonly { readonly name: string; readonly setBytes: number }[];
   /** Makes every pending Winograd set now (what the next forwards would otherwise do a few at a time). */
   settle(): void;
   /** ms of compile: `kernels` (compile and instantiate the module), `fuse` (fuse.ts), `pack` (copy raw weights in, pack in wasm). */
@@ -62,7 +69,7 @@ function backendWith(opts: WasmBackendOptions): Backend {
       const k = await instantiateKernels(module);
       const t1 = performance.now();
       const fused = fuseGraph(graph, weights);
-      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts.winograd ?? 'lazy');
+      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts);
     },
   };
 }
@@ -88,6 +95,8 @@ interface NodeConsts {
   /** The Winograd kernel a lazy conv moves to once its sets are made. */
   pending?: ConvMethod;
   packed?: number;
+  /** The GEMM weights are narrow panels (storage 'int8' or 'fp16'). */
+  narrow?: NarrowPanels;
   bias?: number;
   scale?: number;
   shift?: number;
@@ -102,6 +111,8 @@ interface Plan {
   readonly scratch: number;
   /** NCHW input/output staging for the layout transposes. */
   readonly staging: number;
+  /** Where int8 panels are widened (0 when no node has int8 panels). */
+  readonly wide: number;
   /** Per pooling node: the f32 divisor arrays (average pool). */
   readonly divisors: Map<string, { h: number; w: number }>;
   /** Bytes past the weights this plan uses. */
@@ -111,6 +122,8 @@ interface Plan {
 class WasmGraphExecutable implements WasmExecutable {
   readonly variant: KernelVariant;
   weightBytes: number;
+  readonly storage: WeightStorage;
+  readonly directConvs: { name: string; setBytes: number }[] = [];
   readonly timings: WasmExecutable['timings'];
   private k: KernelExports | undefined;
   private readonly consts = new Map<string, NodeConsts>();
@@ -129,27 +142,35 @@ class WasmGraphExecutable implements WasmExecutable {
     k: KernelExports,
     /** ms compile spent before this constructor, which adds its own packing time. */
     before: { kernels: number; fuse: number },
-    winograd: WinogradMode,
+    opts: WasmBackendOptions,
   ) {
     const start = performance.now();
+    const winograd: WinogradMode = opts.winograd ?? 'lazy';
+    this.storage = opts.storage ?? 'float32';
+    const narrowAll = this.storage === 'float32' ? undefined : this.storage;
     this.k = k;
     this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
+    const winogradOk = this.winogradWithin(opts.winogradBudget ?? Infinity, winograd);
     // Lay out the constants, grow memory once for them, then pack.
     let top = alignUp(k.heap_base());
     const weightsStart = top;
-    const take = (floats: number) => {
+    const takeBytes = (bytes: number) => {
       const p = top;
-      top = alignUp(top + floats * 4);
+      top = alignUp(top + bytes);
       return p;
     };
+    const take = (floats: number) => takeBytes(floats * 4);
     for (const n of fused.nodes) {
       if (n.op === 'conv') {
-        const target = convMethod(n, winograd !== 'never');
+        const target = convMethod(n, winogradOk.has(n.name));
         const method = winograd === 'lazy' && isWinograd(target) ? convMethod(n, false) : target;
         if (method !== target) this.pending.push(n);
-        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, packed: take(convPackedFloats(n, method)), bias: take(n.outChannels) });
+        const narrow = takesNarrow(method) ? narrowAll : undefined;
+        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
-        this.consts.set(n.name, { packed: take(packedConvFloats(n.outFeatures, n.inFeatures, 1, 1, 1)) });
+        const geometry = [n.outFeatures, n.inFeatures, 1, 1, 1] as const;
+        const bytes = narrowAll === 'int8' ? packedConvBytesQ8(...geometry) : narrowAll === 'fp16' ? packedConvBytesF16(...geometry) : packedConvFloats(...geometry) * 4;
+        this.consts.set(n.name, { narrow: narrowAll, packed: takeBytes(bytes) });
       } else if (n.op === 'affine') {
         this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
       }
@@ -169,12 +190,14 @@ class WasmGraphExecutable implements WasmExecutable {
       const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
         f32.set(n.bias, c.bias! / 4);
-        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!);
+        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!, c.narrow);
       } else if (n.op === 'linear') {
         f32.set(n.weight, raw / 4);
         const bias = alignUp(raw + n.weight.length * 4);
         f32.set(n.bias, bias / 4);
-        k.pack_gemm_weights(n.outFeatures, n.inFeatures, 1, 1, 1, 0, raw, 0, bias, c.packed!);
+        if (c.narrow === 'int8') k.pack_gemm_weights_q8(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
+        else if (c.narrow === 'fp16') k.pack_gemm_weights_f16(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
+        else k.pack_gemm_weights(n.outFeatures, n.inFeatures, 1, 1, 1, 0, raw, 0, bias, c.packed!);
       } else if (n.op === 'affine') {
         f32.set(n.scale, c.scale! / 4);
         f32.set(n.shift, c.shift! / 4);
@@ -184,13 +207,36 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   /** Copies a conv's raw weight (and BN scale) to `raw`, then packs it for `method` at `dst`, in wasm. */
-  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number): void {
+  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number, narrow?: NarrowPanels): void {
     const k = this.kernels();
     const f32 = new Float32Array(k.memory.buffer);
     f32.set(n.weight, raw / 4);
     const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
     if (n.scale) f32.set(n.scale, scale / 4);
-    packConv(k, n, dst, { weight: raw, scale, bias }, method);
+    packConv(k, n, dst, { weight: raw, scale, bias }, method, narrow);
+  }
+
+  /**
+   * The convs allowed a Winograd set: all of them without a budget; with one, those with the
+   * smallest sets first while the sum stays within it (the rest are recorded in directConvs).
+   */
+  private winogradWithin(budget: number, mode: WinogradMode): Set<string> {
+    const ok = new Set<string>();
+    if (mode === 'never') return ok;
+    const candidates = this.fused.nodes
+      .filter((n): n is FusedConv => n.op === 'conv' && isWinograd(convMethod(n)))
+      .map((n) => ({ name: n.name, setBytes: convPackedFloats(n, convMethod(n)) * 4 }))
+      .sort((a, b) => a.setBytes - b.setBytes);
+    let used = 0;
+    for (const c of candidates) {
+      if (used + c.setBytes <= budget) {
+        used += c.setBytes;
+        ok.add(c.name);
+      } else {
+        this.directConvs.push(c);
+      }
+    }
+    return ok;
   }
 
   get pendingWinograd(): number {
@@ -274,6 +320,7 @@ class WasmGraphExecutable implements WasmExecutable {
     for (const [name, off] of placement.offsets) ptr.set(name, arena + off);
 
     let scratchBytes = 0;
+    let wideBytes = 0;
     let stagingBytes = sizeOf(inputShape) * 4;
     for (const v of outputs) stagingBytes = Math.max(stagingBytes, sizeOf(shapes.get(v)!) * 4);
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
@@ -282,8 +329,10 @@ class WasmGraphExecutable implements WasmExecutable {
         // A lazy conv needs room for both of its kernels: the plan outlives the switch.
         const c = this.consts.get(n.name)!;
         for (const m of [c.method!, c.pending ?? c.method!]) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
+        if (c.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
+        if (this.consts.get(n.name)!.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.inFeatures));
       } else if (n.op === 'avgpool') {
         const info = pool2dInfo(shapes.get(n.input)!, n);
         const div = (a: WindowAxis) => {
@@ -295,6 +344,8 @@ class WasmGraphExecutable implements WasmExecutable {
     }
     const scratch = top;
     top = alignUp(top + scratchBytes);
+    const wide = wideBytes > 0 ? top : 0;
+    top = alignUp(top + wideBytes);
     const staging = top;
     top = alignUp(top + stagingBytes);
     const divisors = new Map<string, { h: number; w: number }>();
@@ -310,7 +361,7 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(top + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
-    const plan: Plan = { shapes, ptr, scratch, staging, divisors, bytes: top - arena };
+    const plan: Plan = { shapes, ptr, scratch, wide, staging, divisors, bytes: top - arena };
     this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
@@ -387,15 +438,19 @@ class WasmGraphExecutable implements WasmExecutable {
           output: at(node.output),
           residual: node.residual ? at(node.residual) : 0,
           scratch: plan.scratch,
+          wide: consts.narrow ? plan.wide : 0,
+          half: consts.narrow === 'fp16' ? 1 : 0,
         }, consts.method);
         return;
       }
-      case 'linear':
+      case 'linear': {
+        const consts = this.consts.get(node.name)!;
         k.f32_gemm(
           inShape[0], node.outFeatures, node.inFeatures, at(node.input), node.inFeatures,
-          this.consts.get(node.name)!.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch,
+          consts.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
         );
         return;
+      }
       case 'maxpool':
       case 'avgpool': {
         const [b, ch, h, w] = inShape;

@@ -26,16 +26,18 @@ export interface KernelExports {
   heap_base(): number;
   conv_scratch_bytes(m: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, cin: number, groups: number): number;
   gemm_scratch_bytes(m: number, k: number): number;
+  gemm_q8_scratch_bytes(k: number): number;
   grouped_conv_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
     input: number, packed: number, output: number, residual: number, relu: number,
   ): void;
-  f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number): void;
+  /** wide: 0 for f32 panels; else the panels are int8 (pack_gemm_weights_q8) and wide is gemm_q8_scratch_bytes(k) of scratch. */
+  f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number, wide: number, half: number): void;
   conv2d_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
-    input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
+    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, wide: number, half: number,
   ): void;
   winograd_nhwc(
     stride: number, n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
@@ -48,6 +50,14 @@ export interface KernelExports {
   stem_scratch_bytes(ow: number): number;
   pack_gemm_weights(
     cout: number, cinG: number, kh: number, kw: number, groups: number, swap: number,
+    weight: number, scale: number, bias: number, dst: number,
+  ): void;
+  pack_gemm_weights_q8(
+    cout: number, cinG: number, kh: number, kw: number, groups: number,
+    weight: number, scale: number, bias: number, dst: number,
+  ): void;
+  pack_gemm_weights_f16(
+    cout: number, cinG: number, kh: number, kw: number, groups: number,
     weight: number, scale: number, bias: number, dst: number,
   ): void;
   pack_winograd_weights(stride: number, cout: number, cin: number, weight: number, scale: number, dst: number): void;

@@ -15,3 +15,21 @@ export function packedConvFloats(outChannels: number, inPerGroup: number, kh: nu
   const panels = Math.ceil(outChannels / groups / PANEL);
   return groups * panels * (PANEL + PANEL * k);
 }
+
+/** Bytes of the fp16 packed weights of a conv (or linear): per panel NR bias floats, then NR binary16 weights per depth step. */
+export function packedConvBytesF16(outChannels: number, inPerGroup: number, kh: number, kw: number, groups: number): number {
+  const k = kh * kw * inPerGroup;
+  const panels = Math.ceil(outChannels / groups / PANEL);
+  return groups * panels * (PANEL * 4 + PANEL * 2 * k);
+}
+
+/**
+ * Bytes of the int8 packed weights of a conv (or linear): per panel NR bias floats, NR scale
+ * floats (one per column: symmetric per output channel) and NR int8 weights per depth step
+ * (assembly/pack.ts pack_gemm_weights_q8), widened to f32 panels a chunk at a time by the GEMM.
+ */
+export function packedConvBytesQ8(outChannels: number, inPerGroup: number, kh: number, kw: number, groups: number): number {
+  const k = kh * kw * inPerGroup;
+  const panels = Math.ceil(outChannels / groups / PANEL);
+  return groups * panels * (PANEL * 8 + PANEL * k);
+}
