@@ -135,6 +135,9 @@ function decodeJpeg(bytes: Uint8Array, label: string, limits: ImageLimits, fallb
     return { width, height, data, channels: 3, format: 'jpeg', decoder: 'jpeg-exact' };
   } catch (e) {
     const error = e instanceof Error ? e : new Error(String(e));
+    // The decoder refuses data with plain Errors and JpegUnsupportedError, and the pixel limit with a
+    // RangeError; anything else (a TypeError...) is a bug of ours, not a bad file: let it through.
+    if (error.constructor !== Error && !(error instanceof JpegUnsupportedError) && !(error instanceof RangeError)) throw error;
     // RangeError: over maxPixels, refused from the frame header; no other decoder gets to allocate it.
     if (fallback !== undefined && !(error instanceof RangeError)) return fallback(bytes, error, label, limits);
     const reason = error instanceof JpegUnsupportedError ? `${error.message} is not supported` : error.message;
