@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { CliError, info, intOption, parse, printJson, readBytes, usageError, writeAtomic, type Command } from './common.js';
+import { CliError, info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
 import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
+import { checkOutput, writeFileAtomic } from './output.js';
 import { Progress } from './progress.js';
 import { parseSize } from './summary.js';
 
@@ -72,7 +71,7 @@ A progress bar goes to stderr on a terminal only.`,
     }
     if (svg !== undefined) {
       if (!/\.svg$/i.test(svg)) throw usageError(this, `--svg must name an .svg file, got '${svg}'`);
-      if (!existsSync(dirname(svg))) throw usageError(this, `--svg '${svg}': folder '${dirname(svg)}' does not exist`);
+      checkOutput(svg, [values.weights]);
     }
     parseSize(values['input-size'], 1); // a bad --input-size is a usage error before the model builds
     // Loaded here, not at the top: tinybench and the bench code stay out of the other commands' start-up.
@@ -110,7 +109,7 @@ A progress bar goes to stderr on a terminal only.`,
       const t = report.layers!;
       const title = `${describeRun(report)}: ${t.totalMs.toFixed(2)} ms per forward, by layer`;
       const subtitle = `mean of ${t.runs} instrumented forwards; ${report.peak!.variant} kernels; p50 of ${report.runs} plain forwards ${report.p50Ms.toFixed(2)} ms`;
-      writeAtomic(svg, layerChartSvg(t, title, subtitle));
+      writeFileAtomic(svg, layerChartSvg(t, title, subtitle));
       if (!values.json && !values.md) info(`wrote ${svg}`);
     }
     if (values.json) printJson(report);

@@ -107,9 +107,6 @@ export function readBytes(path: string, what: string): Uint8Array {
   }
 }
 
-/** The one way commands write files (temp file, exclusive, no links, cleaned up): see output.ts. */
-export { writeFileAtomic as writeAtomic } from './output.js';
-
 /**
  * The range of every numeric option, in one place; a value outside it is a usage error (exit 2) naming
  * the range, before anything loads. The upper bounds keep a typo (`--num-classes 1000000000`) from

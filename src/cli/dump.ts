@@ -1,10 +1,9 @@
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { dump } from '../golden.js';
 import { readNpy } from '../npy.js';
 import { shapeToString } from '../tensor.js';
 import { writeSafetensors } from '../weights/index.js';
-import { info, intOption, parse, printJson, readBytes, usageError, writeAtomic, type Command } from './common.js';
+import { info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
+import { checkOutput, writeFileAtomic } from './output.js';
 import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel } from './options.js';
 
 export const dumpCommand: Command = {
@@ -41,14 +40,14 @@ ${BACKEND_HELP}
       if (!values[req]) throw usageError(this, `--${req} is required`);
     }
     if (!/\.safetensors$/i.test(values.out)) throw usageError(this, `--out must end in .safetensors, got '${values.out}'`);
-    if (!existsSync(dirname(values.out))) throw usageError(this, `--out '${values.out}': folder '${dirname(values.out)}' does not exist`);
+    checkOutput(values.out, [values.input, values.weights]);
     const input = readNpy(readBytes(values.input, 'input file'), `input '${values.input}'`);
     const model = await openModel(values, { seed: intOption(values.seed, 'seed', 0), numClasses: intOption(values['num-classes'], 'num-classes') });
     const t0 = performance.now();
     const acts = await dump(model, input);
     const ms = performance.now() - t0;
     model.dispose();
-    writeAtomic(values.out, writeSafetensors(acts, { format: 'pt', model: model.name, backend: model.backend.name, input: shapeToString(input.shape) }));
+    writeFileAtomic(values.out, writeSafetensors(acts, { format: 'pt', model: model.name, backend: model.backend.name, input: shapeToString(input.shape) }), { inputs: [values.input, values.weights] });
     const tensors = [...acts].map(([name, t]) => ({ name, shape: t.shape }));
     if (values.json) {
       printJson({ model: model.name, backend: model.backend.name, input: input.shape, out: values.out, ms, tensors });
