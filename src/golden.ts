@@ -15,6 +15,7 @@
 import type { Model } from './api.js';
 import type { Backend, BackendName } from './backends/backend.js';
 import { selectBackend } from './backends/index.js';
+import { topIndices } from './classify.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { closestNames } from './models/config.js';
 import { Tensor, sameShape, shapeToString, sizeOf as sizeOfShape, type TensorLike } from './tensor.js';
@@ -130,13 +131,6 @@ function checkTolerance(name: string, v: number | undefined): void {
   if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw new RangeError(`verify: ${name} must be a finite number >= 0, got ${v}`);
 }
 
-/** Indices of the k largest values of row r (ties: lower index first). */
-function topIndices(data: Float32Array, offset: number, n: number, k: number): number[] {
-  const idx = Array.from({ length: n }, (_, i) => i);
-  idx.sort((a, b) => data[offset + b] - data[offset + a] || a - b);
-  return idx.slice(0, k);
-}
-
 /** Compares one tensor with its golden value (shapes already checked equal). */
 export function compareTensors(name: string, actual: TensorLike, expected: TensorLike, tol: { atol: number; rtol: number; topK?: number; logits?: boolean }): TensorComparison {
   const a = actual.data;
@@ -173,8 +167,8 @@ export function compareTensors(name: string, actual: TensorLike, expected: Tenso
   let top1Agree = 0;
   let overlap = 0;
   for (let r = 0; r < rows; r++) {
-    const ta = topIndices(a, r * classes, classes, k);
-    const te = topIndices(e, r * classes, classes, k);
+    const ta = topIndices(a.subarray(r * classes, (r + 1) * classes), k);
+    const te = topIndices(e.subarray(r * classes, (r + 1) * classes), k);
     if (ta[0] === te[0]) top1Agree++;
     overlap += ta.filter((i) => te.includes(i)).length / k;
   }
