@@ -434,6 +434,36 @@ export function f32_gemm(
   }
 }
 
+/**
+ * A linear layer, C[m x n] = A[m x k] W + bias (rows of A and C contiguous), as f32_gemm; for
+ * threads (part of parts, see partStart) split by W's panels when there are fewer rows than
+ * columns (batch 1: each thread streams its share of W), else by rows.
+ */
+export function linear_f32(
+  m: i32, n: i32, k: i32, a: usize, w: usize, c: usize, apack: usize, wide: usize, half: bool,
+  part: i32, parts: i32, partBytes: i32,
+): void {
+  if (parts <= 1) {
+    f32_gemm(m, n, k, a, k, w, c, n, 0, 0, false, apack, wide, half);
+    return;
+  }
+  apack += <usize>part * partBytes;
+  if (wide != 0) wide += <usize>part * partBytes;
+  if (m < n) {
+    const panels = (n + NR - 1) / NR;
+    const p0 = partStart(panels, part, parts);
+    const j0 = min(n, p0 * NR);
+    const j1 = min(n, partStart(panels, part + 1, parts) * NR);
+    const srcPanelB = wide == 0 ? <usize>panelFloats(k) << 2 : half ? <usize>panelBytesF16(k) : <usize>panelBytesQ8(k);
+    if (j1 > j0) f32_gemm(m, j1 - j0, k, a, k, w + <usize>p0 * srcPanelB, c + (<usize>j0 << 2), n, 0, 0, false, apack, wide, half);
+  } else {
+    const tiles = (m + MR - 1) / MR;
+    const i0 = min(m, partStart(tiles, part, parts) * MR);
+    const i1 = min(m, partStart(tiles, part + 1, parts) * MR);
+    if (i1 > i0) f32_gemm(i1 - i0, n, k, a + (<usize>i0 * k << 2), k, w, c + (<usize>i0 * n << 2), n, 0, 0, false, apack, wide, half);
+  }
+}
+
 /** Bytes of one int8 panel of depth k: NR bias floats, NR scale floats, then k rows of NR int8 weights. */
 // @ts-ignore: decorator
 @inline export function panelBytesQ8(k: i32): i32 {
@@ -533,6 +563,19 @@ function convBlockRows(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
 }
 
 /**
+ * Where part p of `parts` starts in `total` units (tiles of MR rows, panels of NR columns, output
+ * rows): parts differ by at most one unit. The threaded kernels (conv2d_nhwc, winograd_nhwc, the stem,
+ * grouped convs, pools) each take (part, parts, partBytes): part p computes its own range of the
+ * output, with its scratch partBytes * p bytes past `scratch`; parts <= 1 is the whole output.
+ * Every output value is computed by the same operations in the same order whatever the split, so
+ * threaded results equal single-threaded ones bit for bit.
+ */
+// @ts-ignore: decorator
+@inline export function partStart(total: i32, p: i32, parts: i32): i32 {
+  return <i32>((<i64>total * p) / parts);
+}
+
+/**
  * Scratch bytes conv2d_nhwc needs for an output of m pixels: one block of im2col rows (none for a
  * direct 1x1 conv) and one group's packed A of that block.
  */
@@ -553,26 +596,47 @@ export function conv_scratch_bytes(m: i32, kh: i32, kw: i32, sh: i32, sw: i32, p
  * grouped convs (ResNeXt) share one gather and pay no padding between groups. scratch:
  * conv_scratch_bytes(n*oh*ow, ...). wide != 0: `packed` holds int8 panels (panelBytesQ8), or fp16 ones (half: panelBytesF16), widened
  * into `wide` (gemm_q8_scratch_bytes(kh*kw*cinG) bytes) a chunk at a time by f32_gemm.
+ * Threads (part of parts, see partStart): with fewer output pixels than channels (one group) each
+ * part takes a range of W's panels, so each thread streams only its share of the weights (and
+ * gathers the rows itself); otherwise a range of rows, sharing W.
  */
 export function conv2d_nhwc(
   n: i32, h: i32, w: i32, cin: i32,
   oh: i32, ow: i32, cout: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, groups: i32,
   input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize, wide: usize, half: bool,
+  part: i32, parts: i32, partBytes: i32,
 ): void {
   const cinG = cin / groups;
   const coutG = cout / groups;
   const kG = kh * kw * cinG;
   const m = n * oh * ow;
-  const groupPacked = <usize>((coutG + NR - 1) / NR) * (wide == 0 ? <usize>panelFloats(kG) << 2 : half ? <usize>panelBytesF16(kG) : <usize>panelBytesQ8(kG));
+  const srcPanelB = wide == 0 ? <usize>panelFloats(kG) << 2 : half ? <usize>panelBytesF16(kG) : <usize>panelBytesQ8(kG);
+  const groupPacked = <usize>((coutG + NR - 1) / NR) * srcPanelB;
   const direct = isDirect(kh, kw, sh, sw, pt, pl);
+  // This part's rows [mBeg, mEnd) and columns [jBeg, jEnd) of each group (see partRange).
+  let mBeg = 0, mEnd = m, jBeg = 0, jEnd = coutG;
+  if (parts > 1) {
+    scratch += <usize>part * partBytes;
+    if (wide != 0) wide += <usize>part * partBytes;
+    if (groups == 1 && m < cout) {
+      const panels = (cout + NR - 1) / NR;
+      jBeg = min(cout, partStart(panels, part, parts) * NR);
+      jEnd = min(cout, partStart(panels, part + 1, parts) * NR);
+    } else {
+      const tiles = (m + MR - 1) / MR;
+      mBeg = min(m, partStart(tiles, part, parts) * MR);
+      mEnd = min(m, partStart(tiles, part + 1, parts) * MR);
+    }
+  }
   // Blocks of rows keep their A (im2col rows, packed copy) in L2 while f32_gemm passes over W.
   const block = convBlockRows(kh, kw, cin, groups);
   const apack = direct ? scratch : scratch + (<usize>(min(m, block) * kh * kw * cin) << 2);
-  for (let m0 = 0; m0 < m; m0 += block) {
-    const mb = min(block, m - m0);
-    const outRows = output + (<usize>m0 * cout << 2);
-    const resRows = residual != 0 ? residual + (<usize>m0 * cout << 2) : 0;
+  const jB = <usize>jBeg << 2;
+  for (let m0 = mBeg; m0 < mEnd; m0 += block) {
+    const mb = min(block, mEnd - m0);
+    const outRows = output + (<usize>m0 * cout << 2) + jB;
+    const resRows = residual != 0 ? residual + (<usize>m0 * cout << 2) + jB : 0;
     let a: usize;
     if (direct) {
       a = input + (<usize>m0 * cin << 2);
@@ -584,7 +648,7 @@ export function conv2d_nhwc(
     for (let g = 0; g < groups; g++) {
       const gOut = <usize>(g * coutG) << 2;
       f32_gemm(
-        mb, coutG, kG, a + (<usize>(g * kG) << 2), kh * kw * cin, packed + <usize>g * groupPacked,
+        mb, jEnd - jBeg, kG, a + (<usize>(g * kG) << 2), kh * kw * cin, packed + <usize>g * groupPacked + <usize>(jBeg / NR) * srcPanelB,
         outRows + gOut, cout, resRows != 0 ? resRows + gOut : 0, cout, relu, apack, wide, half,
       );
     }
@@ -682,50 +746,58 @@ export function stem_scratch_bytes(ow: i32): i32 {
 export function conv7x7s2c3_nhwc(
   n: i32, h: i32, w: i32, oh: i32, ow: i32, cout: i32, pt: i32, pl: i32,
   input: usize, packed: usize, output: usize, residual: usize, relu: bool, scratch: usize,
+  part: i32, parts: i32, partBytes: i32,
 ): void {
   const cols = stemColumns(ow);
   const panelB = <usize>panelFloats(STEM_K) << 2;
   const pixB = <usize>cout << 2;
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      let d = scratch;
-      for (let col = 0; col < cols; col++) {
-        const ix = col - pl;
-        for (let ky = 0; ky < 7; ky++, d += 12) {
-          const iy = 2 * y - pt + ky;
-          if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-            const src = input + <usize>(((b * h + iy) * w + ix) * 3) * 4;
-            store<f32>(d, load<f32>(src));
-            store<f32>(d, load<f32>(src, 4), 4);
-            store<f32>(d, load<f32>(src, 8), 8);
-          } else {
-            store<f32>(d, 0);
-            store<f32>(d, 0, 4);
-            store<f32>(d, 0, 8);
-          }
+  // Threads: each part takes a range of output rows (over all images), with its own row buffer.
+  let r0 = 0, r1 = n * oh;
+  if (parts > 1) {
+    scratch += <usize>part * partBytes;
+    r0 = partStart(n * oh, part, parts);
+    r1 = partStart(n * oh, part + 1, parts);
+  }
+  for (let r = r0; r < r1; r++) {
+    const b = r / oh;
+    const y = r - b * oh;
+    let d = scratch;
+    for (let col = 0; col < cols; col++) {
+      const ix = col - pl;
+      for (let ky = 0; ky < 7; ky++, d += 12) {
+        const iy = 2 * y - pt + ky;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          const src = input + <usize>(((b * h + iy) * w + ix) * 3) * 4;
+          store<f32>(d, load<f32>(src));
+          store<f32>(d, load<f32>(src, 4), 4);
+          store<f32>(d, load<f32>(src, 8), 8);
+        } else {
+          store<f32>(d, 0);
+          store<f32>(d, 0, 4);
+          store<f32>(d, 0, 8);
         }
       }
-      const outRow = output + <usize>(b * oh + y) * ow * pixB;
-      const resRow = residual != 0 ? residual + <usize>(b * oh + y) * ow * pixB : 0;
-      // Full tiles of MR pixels, then the row's last pixels one at a time.
-      for (let x = 0; x < ow; ) {
-        const tile = x + MR <= ow;
-        const a = scratch + <usize>x * STEM_ROW_B;
-        let wj = packed;
-        for (let j = 0; j < cout; j += NR, wj += panelB) {
-          const nc = min(NR, cout - j);
-          const cij = outRow + <usize>x * pixB + (<usize>j << 2);
-          const rij = resRow != 0 ? resRow + <usize>x * pixB + (<usize>j << 2) : 0;
-          if (!tile) {
-            f32_stem_1x8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
-          } else if (ASC_FEATURE_RELAXED_SIMD) {
-            f32_stem_MRx8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
-          } else {
-            f32_gemm_Rx8(MR, MR, nc, STEM_K, a, wj, cij, pixB, rij, pixB, relu, true);
-          }
+    }
+    const outRow = output + <usize>(b * oh + y) * ow * pixB;
+    const resRow = residual != 0 ? residual + <usize>(b * oh + y) * ow * pixB : 0;
+    // Full tiles of MR pixels, then the row's last pixels one at a time.
+    for (let x = 0; x < ow; ) {
+      const tile = x + MR <= ow;
+      const a = scratch + <usize>x * STEM_ROW_B;
+      let wj = packed;
+      for (let j = 0; j < cout; j += NR, wj += panelB) {
+        const nc = min(NR, cout - j);
+        const cij = outRow + <usize>x * pixB + (<usize>j << 2);
+        const rij = resRow != 0 ? resRow + <usize>x * pixB + (<usize>j << 2) : 0;
+        if (!tile) {
+          f32_stem_1x8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
+        } else if (ASC_FEATURE_RELAXED_SIMD) {
+          f32_stem_MRx8_call(nc, a, wj, cij, pixB, rij, pixB, relu);
+        } else {
+          f32_gemm_Rx8(MR, MR, nc, STEM_K, a, wj, cij, pixB, rij, pixB, relu, true);
         }
-        x += tile ? MR : 1;
       }
+      x += tile ? MR : 1;
     }
   }
 }

@@ -1,7 +1,7 @@
 // The wasm kernels of the library: pointers and sizes only (all f32, NHWC activations).
 // Built by scripts/build-wasm.mjs into build/kernels.wasm (SIMD) and build/kernels.relaxed.wasm
 // (relaxed SIMD: fused multiply-add, a 6-row GEMM tile); the loader picks one at run time.
-export { MR, NR, f32_gemm, gemm_scratch_bytes, gemm_q8_scratch_bytes, conv2d_nhwc, conv_scratch_bytes, conv7x7s2c3_nhwc, stem_scratch_bytes } from './gemm';
+export { MR, NR, f32_gemm, linear_f32, gemm_scratch_bytes, gemm_q8_scratch_bytes, conv2d_nhwc, conv_scratch_bytes, conv7x7s2c3_nhwc, stem_scratch_bytes } from './gemm';
 export { grouped_conv_nhwc } from './grouped';
 export { winograd_nhwc, winograd_scratch_bytes } from './winograd';
 export { pack_gemm_weights, pack_gemm_weights_q8, pack_gemm_weights_f16, pack_winograd_weights } from './pack';

@@ -1,41 +1,45 @@
 // Pooling over NHWC activations. Every output pixel walks its window taps and, per tap, the
 // channels in f32x4 steps with a scalar tail; taps outside the input are skipped (max pool pads
 // with -inf, average pool divides by the divisor the caller gives; see src/shape.ts poolTapCounts).
+import { partStart } from './gemm';
 
 /** Max pool; windows are given by stride, padding (top, left) and dilation. */
 export function maxpool_nhwc(
   n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
   kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32,
-  input: usize, output: usize,
+  input: usize, output: usize, part: i32, parts: i32, partBytes: i32,
 ): void {
   const c4 = c & ~3;
   const rowB = <usize>c << 2;
   const ninf = f32x4.splat(-Infinity);
-  let out = output;
-  for (let b = 0; b < n; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++) {
-        for (let i = 0; i < c4; i += 4) v128.store(out + (<usize>i << 2), ninf);
-        for (let i = c4; i < c; i++) store<f32>(out + (<usize>i << 2), -Infinity);
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = y * sh - pt + ky * dh;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = x * sw - pl + kx * dw;
-            if (ix < 0 || ix >= w) continue;
-            const src = input + <usize>((b * h + iy) * w + ix) * rowB;
-            for (let i = 0; i < c4; i += 4) {
-              const o = out + (<usize>i << 2);
-              v128.store(o, f32x4.max(v128.load(o), v128.load(src + (<usize>i << 2))));
-            }
-            for (let i = c4; i < c; i++) {
-              const o = out + (<usize>i << 2);
-              store<f32>(o, max(load<f32>(o), load<f32>(src + (<usize>i << 2))));
-            }
+  // Threads: each part takes a range of output rows over all images (see partStart in gemm.ts).
+  const r0 = parts > 1 ? partStart(n * oh, part, parts) : 0;
+  const r1 = parts > 1 ? partStart(n * oh, part + 1, parts) : n * oh;
+  let out = output + <usize>r0 * ow * rowB;
+  for (let r = r0; r < r1; r++) {
+    const b = r / oh;
+    const y = r - b * oh;
+    for (let x = 0; x < ow; x++) {
+      for (let i = 0; i < c4; i += 4) v128.store(out + (<usize>i << 2), ninf);
+      for (let i = c4; i < c; i++) store<f32>(out + (<usize>i << 2), -Infinity);
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = y * sh - pt + ky * dh;
+        if (iy < 0 || iy >= h) continue;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = x * sw - pl + kx * dw;
+          if (ix < 0 || ix >= w) continue;
+          const src = input + <usize>((b * h + iy) * w + ix) * rowB;
+          for (let i = 0; i < c4; i += 4) {
+            const o = out + (<usize>i << 2);
+            v128.store(o, f32x4.max(v128.load(o), v128.load(src + (<usize>i << 2))));
+          }
+          for (let i = c4; i < c; i++) {
+            const o = out + (<usize>i << 2);
+            store<f32>(o, max(load<f32>(o), load<f32>(src + (<usize>i << 2))));
           }
         }
-        out += rowB;
       }
+      out += rowB;
     }
   }
 }

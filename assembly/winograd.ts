@@ -36,7 +36,7 @@
 // column), 5 EO slices by row and 5 OE slices by column of 4 rows per tile (row 4 * tile + the
 // O index), and one OO slice of 16 rows per tile (16 * tile + 4 * row + column). Tiles run in
 // blocks so V and M stay in cache.
-import { f32_gemm, gemm_scratch_bytes, panelFloats, NR, MR } from './gemm';
+import { f32_gemm, gemm_scratch_bytes, panelFloats, partStart, NR, MR } from './gemm';
 
 /** Bytes of one GEMM's A (V[xi] of a block) kept in L2. */
 const SLICE_BYTES: i32 = 256 * 1024;
@@ -283,9 +283,9 @@ function winogradInput(
   v128.store(q + 3 * qs, f32x4.add(f32x4.add(d12, vmul(m3, 8)), f32x4.add(m4, v128.load(pO + 3 * sO))));
 }
 
-/** Output transform of one block: Y + bias (+ residual) (ReLU), the valid pixels only. */
+/** Output transform of one block, channels [cBeg, cEnd): Y + bias (+ residual) (ReLU), the valid pixels only. */
 function winogradOutput(
-  s2: bool, t0: i32, tb: i32, oh: i32, ow: i32, cout: i32, tilesH: i32, tilesW: i32,
+  s2: bool, t0: i32, tb: i32, oh: i32, ow: i32, cout: i32, cBeg: i32, cEnd: i32, tilesH: i32, tilesW: i32,
   m: usize, bias: usize, output: usize, residual: usize, relu: bool, tmp: usize,
 ): void {
   const rowB = <usize>cout << 2; // one pixel of the output, one row of a slice
@@ -304,7 +304,7 @@ function winogradOutput(
     const cols = min(4, ow - x0);
     const first = <usize>((tileImage * oh + y0) * ow + x0) * rowB; // the tile's first pixel
     const tileB = <usize>i * rowB;
-    for (let c = 0; c < cout; c += 4) {
+    for (let c = cBeg; c < cEnd; c += 4) {
       const cB = <usize>c << 2;
       const at1 = tileB + cB;
       if (!s2) {
@@ -345,36 +345,58 @@ function winogradOutput(
 /**
  * 3x3 conv of stride 1 or 2 (dilation 1, groups 1, cin and cout multiples of 4) by Winograd.
  * packed: 36 GEMM weight sets in slice order (each ceil(cout/8) panels of depth cin, zero bias);
- * bias: [cout]; scratch: winograd_scratch_bytes(cin, cout, stride).
+ * bias: [cout]; scratch: winograd_scratch_bytes(cin, cout, stride). Threads (part of parts, see
+ * partStart in gemm.ts): with at least a block of tiles per part, each part takes a range of tiles;
+ * with fewer (the last stage at batch 1), a range of output channels, so each thread streams only
+ * its share of the 36 weight sets (the input transform is repeated per part).
  */
 export function winograd_nhwc(
   stride: i32, n: i32, h: i32, w: i32, cin: i32, oh: i32, ow: i32, cout: i32, pt: i32, pl: i32,
   input: usize, packed: usize, bias: usize, output: usize, residual: usize, relu: bool, scratch: usize,
+  part: i32, parts: i32, partBytes: i32,
 ): void {
   const s2 = stride == 2;
   const tilesH = (oh + 3) / 4;
   const tilesW = (ow + 3) / 4;
   const tiles = n * tilesH * tilesW;
   const block = blockTiles(cin, cout, stride);
-  const setB = <usize>((cout + NR - 1) / NR) * (<usize>panelFloats(cin) << 2);
+  const panelB = <usize>panelFloats(cin) << 2;
+  const setB = <usize>((cout + NR - 1) / NR) * panelB;
+  // This part's tiles [tBeg, tEnd) and output channels [cBeg, cEnd) (see partStart in gemm.ts).
+  let tBeg = 0, tEnd = tiles, cBeg = 0, cEnd = cout;
+  if (parts > 1) {
+    scratch += <usize>part * partBytes;
+    if (tiles >= parts * block) {
+      const units = (tiles + MR - 1) / MR;
+      tBeg = min(tiles, partStart(units, part, parts) * MR);
+      tEnd = min(tiles, partStart(units, part + 1, parts) * MR);
+    } else {
+      const panels = (cout + NR - 1) / NR;
+      cBeg = min(cout, partStart(panels, part, parts) * NR);
+      cEnd = min(cout, partStart(panels, part + 1, parts) * NR);
+      if (cEnd <= cBeg) return;
+    }
+  }
+  const cB = <usize>cBeg << 2;
+  const wOff = <usize>(cBeg / NR) * panelB;
   const v = scratch;
   const m = v + blockBytes(s2, block, cin);
   const tmp = m + blockBytes(s2, block, cout);
   const apack = tmp + TMP_BYTES;
   // The gathered border patch can share the M area: M is not live during the input transform.
   const patch = m;
-  for (let t0 = 0; t0 < tiles; t0 += block) {
-    const tb = min(block, tiles - t0);
+  for (let t0 = tBeg; t0 < tEnd; t0 += block) {
+    const tb = min(block, tEnd - t0);
     winogradInput(s2, t0, tb, h, w, cin, tilesH, tilesW, pt, pl, input, v, patch, tmp);
     let vs = v;
     let ms = m;
-    let ws = packed;
+    let ws = packed + wOff;
     for (let g = 0; g < 36; g++, ws += setB) {
       const rows = sliceRows(s2, g, tb);
-      f32_gemm(rows, cout, cin, vs, cin, ws, ms, cout, 0, 0, false, apack, 0, false);
+      f32_gemm(rows, cEnd - cBeg, cin, vs, cin, ws, ms + cB, cout, 0, 0, false, apack, 0, false);
       vs += sliceStride(rows, cin);
       ms += sliceStride(rows, cout);
     }
-    winogradOutput(s2, t0, tb, oh, ow, cout, tilesH, tilesW, m, bias, output, residual, relu, tmp);
+    winogradOutput(s2, t0, tb, oh, ow, cout, cBeg, cEnd, tilesH, tilesW, m, bias, output, residual, relu, tmp);
   }
 }

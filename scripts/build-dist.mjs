@@ -20,6 +20,7 @@ for (const f of readdirSync(dist)) if (/^chunk-.*\.js$/.test(f)) await rm(join(d
 await build({
   entryPoints: {
     index: 'src/index.ts',
+    'index.node': 'src/index-node.ts',
     'default-model': 'src/default-model.ts',
     labels: 'src/labels.ts',
     golden: 'src/golden.ts',

@@ -137,6 +137,13 @@ export interface CreateModelOptions extends BuildOptions {
    * chosen by name or 'auto' is affected; a Backend object is used as it is.
    */
   readonly lean?: boolean;
+  /**
+   * Threads of the wasm backend (a pool of workers on one shared wasm memory). Default: the cores
+   * available, at most 8, where the runtime allows (SharedArrayBuffer and a Worker: Node through
+   * the `node` export condition, Deno, Bun, cross-origin isolated pages); 1 elsewhere, and
+   * `model.threads.note` says why. Only a backend chosen by name or 'auto' is affected.
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -267,7 +274,22 @@ export class Model {
    */
   async settle(): Promise<void> {
     if (this.disposed) throw new ModelDisposedError(this.name, 'settle');
-    (this.executable ?? (await this.compile())).settle?.();
+    const exe = this.executable ?? (await this.compile());
+    exe.settle?.();
+    await exe.threadsReady;
+  }
+
+  /**
+   * Threads the forwards run on now: the wasm backend's `threads` once its workers are ready (they
+   * start in the background at the first forward; `settle()` waits for them), else 1.
+   */
+  get threads(): number {
+    return this.executable?.threads ?? 1;
+  }
+
+  /** Why the model runs on fewer threads than asked for (or than the default would take); undefined when nothing is missing. */
+  get threadsNote(): string | undefined {
+    return this.executable?.threadsNote;
   }
 
   /**
@@ -390,14 +412,18 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
       report = { ...report, seeded };
     }
   }
+  if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
+    throw new RangeError(`createModel: threads must be a whole number >= 1, got ${options.threads}`);
+  }
   const t2 = performance.now();
   let { backend, reason, passedOver } = await selectBackend(options.backend);
-  if (backend.name === 'wasm' && typeof options.backend !== 'object' && (options.lean ?? report?.dtype !== undefined)) {
+  const lean = options.lean ?? report?.dtype !== undefined;
+  if (backend.name === 'wasm' && typeof options.backend !== 'object' && (lean || options.threads !== undefined)) {
     const wasm = await import('./backends/wasm/index.js');
     // An fp16 checkpoint keeps fp16 panels; anything else int8.
     const storage = report?.dtype === 'fp16' ? 'fp16' : 'int8';
-    backend = wasm.createWasmBackend({ ...wasm.LEAN_WASM_OPTIONS, storage });
-    reason += `, lean memory mode (${storage} weights${report?.dtype ? `: an ${report.dtype} checkpoint` : ''})`;
+    backend = wasm.createWasmBackend({ ...(lean ? { ...wasm.LEAN_WASM_OPTIONS, storage } : {}), threads: options.threads });
+    if (lean) reason += `, lean memory mode (${storage} weights${report?.dtype ? `: an ${report.dtype} checkpoint` : ''})`;
   }
   const timings: ModelTimings = { read, bind, build: t1 - t0, backend: performance.now() - t2 };
   return new Model(config, graph, weights, backend, { reason, passedOver }, report, timings, entry);

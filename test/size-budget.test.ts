@@ -27,7 +27,9 @@ const BUDGET = {
   // issue 16's ndarray views and model.profile; dump/verify went to resnet-ts/golden to stay out.
   coreMinGz: 102 * KB, // `resnet-ts`, wasm inlined: 239.9 kB minified, 86.0 kB gzipped on 2026-12-03
   defaultModelMinGz: 1_250 * KB, // `resnet-ts/default-model` (its weights and the core): 1641.1 kB, 1144.9 kB gzipped
-  wasm: 24 * KB, // each .wasm: 19288 B plain SIMD, 21778 B relaxed SIMD
+  // Raised from 24 kB on 2026-12-04: issue 18's threaded kernels (each splits its output by part) and the
+  // linear_f32 export: 22387 B plain SIMD, 24865 B relaxed SIMD.
+  wasm: 26 * KB, // each .wasm: 19288 B plain SIMD, 21778 B relaxed SIMD on 2026-12-03
 };
 
 interface DirSize {

@@ -23,7 +23,7 @@ export interface PeerResult {
 }
 
 export declare const PEERS: readonly PeerName[];
-export declare function createPeer(peer: PeerName, graph: Graph, weights: ReadonlyMap<string, PlainTensor>, inputShape?: readonly number[]): Promise<Peer>;
+export declare function createPeer(peer: PeerName, graph: Graph, weights: ReadonlyMap<string, PlainTensor>, inputShape?: readonly number[], opts?: { threads?: number }): Promise<Peer>;
 export declare function benchInput(shape: readonly number[], seed?: number): PlainTensor;
 export declare function runPeers(options: {
   graph: Graph;

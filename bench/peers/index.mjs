@@ -46,25 +46,30 @@ async function ortPeer(ort, peer, note, graph, weights, inputShape, sessionOptio
   };
 }
 
-/** Loads one peer and compiles the graph on it; `inputShape` fixes the ONNX input shape (lets onnxruntime plan for it). */
-export async function createPeer(peer, graph, weights, inputShape) {
+/**
+ * Loads one peer and compiles the graph on it; `inputShape` fixes the ONNX input shape (lets
+ * onnxruntime plan for it). `threads` (default 1): onnxruntime-web's numThreads (fixed for the
+ * process by its first session) and onnxruntime-node's intra-op threads; tfjs-backend-wasm has no
+ * threads under Node.
+ */
+export async function createPeer(peer, graph, weights, inputShape, { threads = 1 } = {}) {
   switch (peer) {
     case 'onnxruntime-web': {
       const ort = await import('onnxruntime-web');
-      ort.env.wasm.numThreads = 1;
+      ort.env.wasm.numThreads = threads;
       ort.env.wasm.simd = true;
       ort.env.wasm.proxy = false;
       // The binary comes from node_modules, read here, so nothing can be fetched from elsewhere.
       ort.env.wasm.wasmBinary = readFileSync(require.resolve('onnxruntime-web/ort-wasm-simd-threaded.wasm'));
-      const note = `onnxruntime-web ${ort.env.versions.web}, wasm EP, SIMD, 1 thread`;
+      const note = `onnxruntime-web ${ort.env.versions.web}, wasm EP, SIMD, ${threads} thread${threads > 1 ? 's' : ''}`;
       return ortPeer(ort, peer, note, graph, weights, inputShape, { executionProviders: ['wasm'] });
     }
     case 'onnxruntime-node': {
       const { default: ort } = await import('onnxruntime-node');
-      const note = `onnxruntime-node ${ort.env.versions.node}, native CPU EP, 1 intra-op + 1 inter-op thread`;
+      const note = `onnxruntime-node ${ort.env.versions.node}, native CPU EP, ${threads} intra-op + 1 inter-op thread`;
       return ortPeer(ort, peer, note, graph, weights, inputShape, {
         executionProviders: ['cpu'],
-        intraOpNumThreads: 1,
+        intraOpNumThreads: threads,
         interOpNumThreads: 1,
       });
     }

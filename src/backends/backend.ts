@@ -33,6 +33,12 @@ export interface Executable {
    * ReLU fused into it is one node), for benchmarks; when the backend can time them (wasm).
    */
   profile?(input: Tensor): Promise<ForwardProfile>;
+  /** Threads the runs use now (wasm; 1 where absent). */
+  readonly threads?: number;
+  /** Why fewer threads run than were asked for (wasm). */
+  readonly threadsNote?: string;
+  /** Settles when the backend's threads are ready (wasm: its workers started in the background). */
+  readonly threadsReady?: Promise<void>;
 }
 
 /** One node of a profiled forward. */

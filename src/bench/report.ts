@@ -9,7 +9,11 @@ const opt = (x: number | null, d: number) => (x === null ? '-' : x.toFixed(d));
 
 /** What ran, in one line. */
 export function describeRun(r: BenchReport): string {
-  return `${r.model} ${r.batch}x3x${r.inputSize[0]}x${r.inputSize[1]} on ${r.backend}`;
+  return `${r.model} ${r.batch}x3x${r.inputSize[0]}x${r.inputSize[1]} on ${r.backend}${r.backend === 'wasm' ? `, ${threadsText(r)}` : ''}`;
+}
+
+function threadsText(r: BenchReport): string {
+  return `${r.threads} thread${r.threads === 1 ? '' : 's'}${r.threadsNote ? ` (${r.threadsNote})` : ''}`;
 }
 
 function coldStartLines(r: BenchReport): string[] {
@@ -56,7 +60,7 @@ export function formatText(r: BenchReport): string {
   const lines = [
     `p50 ${r.p50Ms.toFixed(2)} ms  p90 ${r.p90Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  (${r.runs} runs)  ` +
       `${r.imagesPerSecond.toFixed(2)} images/s at batch ${r.batch}  ${r.gflops.toFixed(2)} GFLOP/s effective`,
-    `median ${r.medianMs.toFixed(2)} ms`,
+    `median ${r.medianMs.toFixed(2)} ms on ${threadsText(r)}`,
     `memory: ${memoryLine(r)}`,
     'cold start (this process, module already imported):',
     ...coldStartLines(r),
@@ -85,7 +89,7 @@ export function formatMarkdown(r: BenchReport): string {
   const lines = [
     `# resnet bench: ${describeRun(r)}`,
     '',
-    `Machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (V8 ${m.v8}), ${m.platform}; load average ${m.loadAverage.map((x) => x.toFixed(1)).join(' ')}. One thread, seeded weights and input.`,
+    `Machine: ${m.cpu}, ${m.cores} cores, node ${m.node} (V8 ${m.v8}), ${m.platform}; load average ${m.loadAverage.map((x) => x.toFixed(1)).join(' ')}. ${threadsText(r)[0].toUpperCase()}${threadsText(r).slice(1)}, seeded weights and input.`,
     '',
     '## Whole model',
     '',

@@ -33,6 +33,8 @@ export interface BenchModelOptions {
   readonly warmup?: number;
   /** [H, W]; default the model's input size. */
   readonly inputSize?: readonly [number, number];
+  /** Threads of the wasm backend (default: createModel's, the cores available). */
+  readonly threads?: number;
   /** The per-layer table (needs a backend that times its nodes: wasm). */
   readonly layers?: boolean;
   /** Called with the model as soon as it exists (e.g. to warn about its backend). */
@@ -61,7 +63,9 @@ export interface BenchReport {
   readonly model: string;
   readonly backend: string;
   readonly batch: number;
-  readonly threads: 1;
+  /** Threads the timed forwards ran on (wasm; 1 elsewhere), and why not more when fewer than asked for. */
+  readonly threads: number;
+  readonly threadsNote?: string;
   readonly inputSize: [number, number];
   readonly runs: number;
   readonly warmup: number;
@@ -98,7 +102,7 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
   const t0 = performance.now();
   if (opts.kernels && opts.backend !== undefined) throw new TypeError('benchModel: give backend or kernels, not both');
   const backend = opts.kernels ? createWasmBackend(opts.kernels) : opts.backend;
-  const model = await createModel(opts.model, { backend, weights: opts.weights, weightsName: opts.weightsName });
+  const model = await createModel(opts.model, { backend, weights: opts.weights, weightsName: opts.weightsName, threads: opts.threads });
   const createMs = performance.now() - t0;
   try {
     opts.onModel?.(model);
@@ -143,7 +147,8 @@ export async function benchModel(opts: BenchModelOptions): Promise<BenchReport> 
       model: model.name,
       backend: model.backend.name,
       batch,
-      threads: 1,
+      threads: model.threads,
+      ...(model.threadsNote ? { threadsNote: model.threadsNote } : {}),
       inputSize: [h, w],
       runs,
       warmup,

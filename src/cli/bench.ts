@@ -1,5 +1,5 @@
 import { CliError, info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
-import { BACKEND_HELP, backendOption, softwareAdapterWarning } from './options.js';
+import { BACKEND_HELP, backendOption, softwareAdapterWarning, threadsOption } from './options.js';
 import { checkOutput, writeFileAtomic } from './output.js';
 import { Progress } from './progress.js';
 import { parseSize } from './summary.js';
@@ -32,7 +32,6 @@ options:
                      --dtype int8' runs the wasm backend's lean memory mode); peakBytes is the planned peak
 ${BACKEND_HELP}
   --batch N          images per forward (default 1)
-  --threads T        worker threads (only 1 in this version)
   --runs R           timed runs, and instrumented runs with --layers (default 10)
   --warmup W         untimed runs first (default 2)
   --input-size S     square input size or HxW (default: the model's)
@@ -58,12 +57,11 @@ A progress bar goes to stderr on a terminal only.`,
     });
     if (!values.model) throw usageError(this, '--model is required');
     if (values.json && values.md) throw usageError(this, '--json and --md both choose the output; give one');
-    const threads = intOption(values.threads, 'threads') ?? 1;
-    if (threads !== 1) throw new CliError(`--threads ${threads}: this version runs single-threaded; use --threads 1`, 2);
     const batch = intOption(values.batch, 'batch') ?? 1;
     const runs = intOption(values.runs, 'runs') ?? 10;
     const warmup = intOption(values.warmup, 'warmup', 0) ?? 2;
     const backend = backendOption(values.backend);
+    const threads = threadsOption(values.threads, backend);
     const svg: string | undefined = values.svg;
     const layers = Boolean(values.layers || svg);
     if (layers && (backend === 'reference' || backend === 'webgpu')) {
@@ -87,6 +85,7 @@ A progress bar goes to stderr on a terminal only.`,
       backend,
       ...(values.weights !== undefined ? { weights: readBytes(values.weights, 'weights file'), weightsName: values.weights } : {}),
       batch,
+      threads,
       runs,
       warmup,
       inputSize: size,

@@ -5,7 +5,7 @@ import { topKSoftmax } from '../classify.js';
 import { labelsFor } from '../labels.js';
 import { CliError, info, intOption, parse, printJson, usageError, type Command } from './common.js';
 import { checkPreset, expandImageArgs, failureReport, itemFailure, loadImage, type ItemFailure } from './images.js';
-import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
+import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf, threadsInfo } from './options.js';
 import { Progress } from './progress.js';
 
 /** The CIFAR-10 test JPEGs shipped in examples/ (see examples/cifar10/SOURCE.md). */
@@ -95,6 +95,7 @@ Progress goes to stderr when it is a terminal.`,
       }
       progress?.update(n + 1);
     }
+    threadsInfo(model);
     model.dispose();
     if (values.json) printJson({ model: model.name, preset, results, failures });
     if (failures.length) {

@@ -121,6 +121,7 @@ export const NUMERIC_OPTIONS = {
   limit: [1, Number.MAX_SAFE_INTEGER],
   seed: [0, 2 ** 32 - 1],
   depth: [1, 100],
+  threads: [1, 256],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /**

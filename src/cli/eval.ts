@@ -7,7 +7,7 @@ import { CliError, info, intOption, parse, printJson, usageError, type Command }
 import { checkPreset, failureReport, IMAGE_FILE, itemFailure, loadImage, type ItemFailure } from './images.js';
 import { stackBatch } from '../image/normalize.js';
 import type { Tensor } from '../tensor.js';
-import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf } from './options.js';
+import { BACKEND_HELP, MODEL_HELP, MODEL_OPTIONS, openModel, presetOf, threadsInfo } from './options.js';
 import { Progress } from './progress.js';
 import { topIndices } from '../classify.js';
 
@@ -157,6 +157,7 @@ ${BACKEND_HELP}
     }
     // The backend's planned peak memory at the full batch (wasm: weights, activations and scratch).
     const peakBytes = inputSize ? model.summary({ inputSize, batch: Math.min(batchSize, items.length) }).backendMemory?.peak : undefined;
+    threadsInfo(model);
     model.dispose();
     if (failures.length) {
       info(failureReport(failures, items.length));

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** `resnet`: the command-line entry point. One file per command under src/cli/. */
 import { readFileSync } from 'node:fs';
+import '../backends/wasm/threads-node.js';
 import { CliError, closest, type Command } from './common.js';
 import { modelsCommand } from './models.js';
 import { summaryCommand } from './summary.js';

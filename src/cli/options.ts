@@ -7,10 +7,11 @@ import { createModel, type Model } from '../api.js';
 import type { PresetName } from '../image/presets.js';
 import { createDefaultModel, DEFAULT_MODEL } from '../node.js';
 import { nodePretrainedDefaults } from '../pretrained/cache-node.js';
-import { CliError, info, readBytes } from './common.js';
+import { CliError, info, intOption, readBytes } from './common.js';
 import { Progress } from './progress.js';
 
-export const BACKEND_HELP = `  --backend <b>       wasm (default), webgpu, reference, or auto (webgpu, else wasm, else reference)`;
+export const BACKEND_HELP = `  --backend <b>       wasm (default), webgpu, reference, or auto (webgpu, else wasm, else reference)
+  --threads <n>       wasm threads (default: the cores available, at most 8; 1: one thread)`;
 
 export function backendOption(value: string | undefined): BackendChoice | Backend | undefined {
   if (value === undefined) return undefined;
@@ -37,6 +38,21 @@ export function describeWeights(r: WeightsReport, model?: string): string {
   return lines.join('\n');
 }
 
+/** --threads: a whole number >= 1, for the wasm backend only (the others have no threads to set). */
+export function threadsOption(value: string | undefined, backend: BackendChoice | Backend | undefined): number | undefined {
+  const threads = intOption(value, 'threads');
+  if (threads !== undefined && (backend === 'reference' || backend === 'webgpu')) {
+    throw new CliError(`--threads sets the wasm backend's threads; expected --backend wasm, auto or none, got '${backend}'`, 2);
+  }
+  return threads;
+}
+
+/** After the first forward: how many threads the wasm backend runs on, and why not more (stderr). */
+export function threadsInfo(model: Model): void {
+  if (model.backend.name !== 'wasm') return;
+  info(`threads: ${model.threads}${model.threadsNote ? ` (${model.threadsNote})` : ''}`);
+}
+
 /** Options that pick a model and its weights, shared by classify, eval, run and bench. */
 export const MODEL_HELP = `  --model <m>         model name (default: the embedded pretrained CIFAR-10 resnet20)
   --weights <file>    checkpoint: .safetensors, PyTorch .pth/.th (zip or legacy), Paddle .pdparams
@@ -53,6 +69,7 @@ export const MODEL_OPTIONS = {
   'non-strict': { type: 'boolean' },
   pretrained: { type: 'boolean' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
 } as const;
 
 /** The preset a model's weights were evaluated with: its pretrained entry's (torchvision V2 resizes to 232), else the architecture's. */
@@ -65,10 +82,11 @@ export function presetOf(model: Model): PresetName {
  * pretrained weights. A model without weights runs on seeded random weights, and says so.
  */
 export async function openModel(
-  values: { model?: string; weights?: string; 'key-scheme'?: string; 'non-strict'?: boolean; pretrained?: boolean; backend?: string },
-  extra: { numClasses?: number; seed?: number; featuresOnly?: boolean } = {},
+  values: { model?: string; weights?: string; 'key-scheme'?: string; 'non-strict'?: boolean; pretrained?: boolean; backend?: string; threads?: string },
+  extra: { numClasses?: number; seed?: number; featuresOnly?: boolean; threads?: number } = {},
 ) {
   const backend = backendOption(values.backend);
+  extra = { ...extra, threads: threadsOption(values.threads, backend) };
   const strict = !values['non-strict'];
   let model;
   if (values.pretrained) {

@@ -41,15 +41,19 @@ const TYPES: Record<string, string> = {
   '.png': 'image/png',
 };
 
-/** Serves the files under `root` (GET only, nothing outside it) on 127.0.0.1. */
-function serve(root: string): Promise<{ server: Server; url: string }> {
+/**
+ * Serves the files under `root` (GET only, nothing outside it) on 127.0.0.1; with `isolated`, with
+ * the headers that make a page cross-origin isolated (SharedArrayBuffer, so wasm threads).
+ */
+function serve(root: string, isolated = false): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const path = normalize(join(root, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)));
     if (req.method !== 'GET' || !path.startsWith(root + sep) || !existsSync(path)) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+    const coi = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream', ...coi });
     res.end(readFileSync(path));
   });
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}` })));
@@ -146,5 +150,30 @@ describe("headless Chromium: the README's page and Web Worker", () => {
       expect(p.errors, where).toEqual(want);
     }
     expect(inWorker.variant).toBe(probe.variant);
+  });
+
+  it('runs single-threaded in a page that is not cross-origin isolated and says why; threaded in one that is, with the same logits', async () => {
+    if (!available) return;
+    console.log(`Chromium threads, plain page: ${JSON.stringify(probe.threads)}`);
+    expect(probe.threads.count).toBe(1);
+    expect(probe.threads.equal).toBe(true);
+    expect(probe.threads.note).toMatch(/not cross-origin isolated/);
+    const { server: coiServer, url } = await serve(app.dir, true);
+    try {
+      const page = await context!.newPage();
+      try {
+        await page.goto(`${url}/probe.html`);
+        await page.waitForFunction(() => document.getElementById('result')?.textContent, undefined, { timeout: 120_000 });
+        const isolated = JSON.parse((await page.textContent('#result'))!) as Probe;
+        const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+        console.log(`Chromium threads, cross-origin isolated page (${cores} cores): ${JSON.stringify(isolated.threads)}`);
+        expect(isolated.threads).toEqual({ count: Math.min(cores, 8), note: cores > 1 ? null : isolated.threads.note, equal: true });
+        expect(cores, 'a machine with one core cannot show threads').toBeGreaterThan(1);
+      } finally {
+        await page.close();
+      }
+    } finally {
+      await new Promise((ok) => coiServer.close(ok));
+    }
   });
 });

@@ -312,6 +312,11 @@ export interface Probe {
   readonly variant: KernelVariant;
   /** The errors for an unknown model, a truncated JPEG and a non-image. */
   readonly errors: Record<string, NamedError>;
+  /**
+   * A ResNet-18 (seeded weights, 2x3x32x32) with the default threads, settled: the threads it runs
+   * on, its threadsNote, and whether its logits equal those of `threads: 1` bit for bit.
+   */
+  readonly threads: { readonly count: number; readonly note: string | null; readonly equal: boolean };
 }
 
 /** Node's in-process errors for the bad inputs: what every runtime must reproduce. */
@@ -340,7 +345,7 @@ export async function nodeBadInputErrors(): Promise<Record<string, NamedError>> 
 export function probeModule(importFrom = 'resnet-ts'): string {
   const bad = badInputs();
   const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-  return `import { createModel, decodeImage, initWasm } from '${importFrom}';
+  return `import { createModel, decodeImage, initWasm, Tensor } from '${importFrom}';
 const bytes = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 async function named(f) {
   try { await f(); } catch (e) { return { name: e.name, message: e.message }; }
@@ -354,7 +359,24 @@ export async function probe() {
       truncatedJpeg: await named(() => decodeImage(bytes('${b64(bad.truncatedJpeg)}'))),
       notAnImage: await named(() => decodeImage(bytes('${b64(bad.notAnImage)}'))),
     },
+    threads: await threads(),
   };
+}
+async function threads() {
+  const x = new Tensor(Float32Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37)), [2, 3, 32, 32]);
+  const settled = async (m) => {
+    await m.forward(x);
+    await m.settle();
+    return (await m.forward(x)).data;
+  };
+  const one = await createModel('resnet18', { threads: 1 });
+  const many = await createModel('resnet18');
+  const a = await settled(one);
+  const b = await settled(many);
+  const result = { count: many.threads, note: many.threadsNote ?? null, equal: a.length === b.length && a.every((v, i) => v === b[i]) };
+  one.dispose();
+  many.dispose();
+  return result;
 }
 `;
 }

@@ -7,6 +7,7 @@
  * default backend runs and must get Node's named errors for bad input.
  */
 import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -69,6 +70,13 @@ export function describeScriptRuntime(rt: ScriptRuntime): void {
         await compareWithNode(`${rt.title} ${image}`, lastJson<Classified>(r, `${rt.title} ${file}`), image, (await probe).variant);
       });
     }
+
+    it('runs the wasm kernels on every core by default (at most 8), with logits equal to one thread bit for bit', async () => {
+      if (!available) return;
+      const { threads } = await probe;
+      console.log(`${rt.title} threads: ${JSON.stringify(threads)}`);
+      expect(threads).toEqual({ count: Math.min(availableParallelism(), 8), note: null, equal: true });
+    });
 
     it('gets the named errors Node gets for an unknown model, a truncated JPEG and a non-image', async () => {
       if (!available) return;

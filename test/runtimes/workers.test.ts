@@ -141,5 +141,10 @@ describe("Cloudflare Workers (wrangler dev, local): the README's wrangler.toml a
     console.log(`workerd bad input: ${Object.entries(probe.errors).map(([k, e]) => `${k} -> ${e.name}: ${e.message}`).join('; ')}`);
     expect(genericErrorNames(probe.errors)).toEqual([]);
     expect(probe.errors).toEqual(await nodeBadInputErrors());
+    // A Worker has no threads to start: it runs on one, says why, and gets the same logits.
+    console.log(`workerd threads: ${JSON.stringify(probe.threads)}`);
+    expect(probe.threads.count).toBe(1);
+    expect(probe.threads.equal).toBe(true);
+    expect(probe.threads.note).toMatch(/no Worker to run threads on/);
   }, 300_000);
 });

@@ -21,6 +21,7 @@
  */
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
+import type { ParallelKernel } from './threads.js';
 import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
@@ -129,9 +130,13 @@ export interface ConvBuffers {
   readonly half: number;
 }
 
+/** Runs a threaded kernel with its arguments (the wasm backend's pool, or the whole kernel here). */
+export type KernelCall = (name: ParallelKernel, args: readonly number[]) => void;
+
 /**
  * Runs one conv on NHWC buffers. inShape / outShape are the NCHW shapes of input and output.
  * pads are [top, left, ...] (src/shape.ts); the output size already accounts for the bottom/right.
+ * `call` runs the kernel (default: whole, on this thread).
  */
 export function runConv(
   k: KernelExports,
@@ -140,16 +145,17 @@ export function runConv(
   outShape: readonly number[],
   buf: ConvBuffers,
   method: ConvMethod = convMethod(c),
+  call: KernelCall = (name, args) => (k[name] as (...a: number[]) => void)(...args),
 ): void {
   const [n, cin, h, w] = inShape;
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
   if (isWinograd(method)) {
-    k.winograd_nhwc(c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch);
+    call('winograd_nhwc', [c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch]);
     return;
   }
   if (method === 'stem') {
-    k.conv7x7s2c3_nhwc(n, h, w, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch);
+    call('conv7x7s2c3_nhwc', [n, h, w, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch]);
     return;
   }
   const geometry = [
@@ -157,8 +163,8 @@ export function runConv(
     c.kernel[0], c.kernel[1], c.stride[0], c.stride[1], c.pads[0], c.pads[1], c.dilation[0], c.dilation[1], c.groups,
   ] as const;
   if (method === 'grouped') {
-    k.grouped_conv_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu);
+    call('grouped_conv_nhwc', [...geometry, buf.input, buf.packed, buf.output, buf.residual, relu]);
   } else {
-    k.conv2d_nhwc(...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch, buf.wide, buf.half);
+    call('conv2d_nhwc', [...geometry, buf.input, buf.packed, buf.output, buf.residual, relu, buf.scratch, buf.wide, buf.half]);
   }
 }

@@ -57,6 +57,13 @@ export interface WasmBackendOptions extends InitWasmOptions {
    * budget is spent, and the others run as direct GEMMs (listed by `directConvs`).
    */
   readonly winogradBudget?: number;
+  /**
+   * Threads for the kernels (one shared wasm memory, a pool of workers; see threads.ts). Default:
+   * the cores available, at most 8, where the engine allows threads (SharedArrayBuffer, a Worker,
+   * cross-origin isolation in pages); else 1, and the executable's `threadsNote` says why. The
+   * workers start in the background at compile: forwards before they are ready run on one thread.
+   */
+  readonly threads?: number;
 }
 
 /** The lean memory mode: int8 GEMM weights and Winograd sets within 48 MiB (ResNet-50 224 batch 1: see README). */

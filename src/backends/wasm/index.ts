@@ -15,10 +15,11 @@ import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
-import { instantiateKernels, loadKernelModule, registerKernelModule, type KernelExports } from './kernels.js';
+import { instantiateKernels, loadKernelModule, loadSharedKernelModule, registerKernelModule, type KernelExports, type KernelModule } from './kernels.js';
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod, type NarrowPanels } from './conv.js';
 import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
+import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
 export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
 
@@ -42,6 +43,15 @@ export interface WasmExecutable extends Executable {
   readonly directConvs: readonly { readonly name: string; readonly setBytes: number }[];
   /** Makes every pending Winograd set now (what the next forwards would otherwise do a few at a time). */
   settle(): void;
+  /**
+   * Threads the forwards run on now: the `threads` asked for (default: the cores available) once
+   * the workers are ready, 1 before that and where threads cannot run.
+   */
+  readonly threads: number;
+  /** Why fewer threads run than were asked for (or than the default would take); undefined when none is missing. */
+  readonly threadsNote?: string;
+  /** Settles when the workers are ready (or threads have been given up: see threadsNote). */
+  readonly threadsReady: Promise<void>;
   /** ms of compile: `kernels` (compile and instantiate the module), `fuse` (fuse.ts), `pack` (copy raw weights in, pack in wasm). */
   readonly timings: { readonly kernels: number; readonly fuse: number; readonly pack: number };
 }
@@ -65,13 +75,40 @@ function backendWith(opts: WasmBackendOptions): Backend {
     name: 'wasm',
     async compile(graph: Graph, weights: WeightMap): Promise<WasmExecutable> {
       const t0 = performance.now();
-      const { module } = await loadKernelModule(opts);
-      const k = await instantiateKernels(module);
+      const kernels = await loadKernelModule(opts);
+      const threading = await threadingFor(kernels, opts.threads);
+      const k = threading.shared ? await instantiateKernels(threading.shared.module, threading.shared.memory) : await instantiateKernels(kernels.module);
       const t1 = performance.now();
       const fused = fuseGraph(graph, weights);
-      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts);
+      return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts, threading);
     },
   };
+}
+
+/** How many threads an executable will run on, and the shared-memory kernels they need. */
+interface Threading {
+  readonly threads: number;
+  readonly note?: string;
+  readonly shared?: { readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory };
+}
+
+async function threadingFor(kernels: KernelModule, requested: number | undefined): Promise<Threading> {
+  if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
+    throw new RangeError(`wasm backend: threads must be a whole number >= 1, got ${requested}`);
+  }
+  const support = threadSupport();
+  const threads = requested ?? support.max;
+  if (threads === 1) return { threads, note: requested === undefined ? support.reason : undefined };
+  const single = (why: string): Threading => ({ threads: 1, note: `${threads} threads asked for, running on 1: ${why}` });
+  if (support.reason) return single(support.reason);
+  if (!kernels.embedded) {
+    return single('a precompiled kernels module was given (initWasm({ module }) or { module }); threads need the embedded kernels, which are compiled here with a shared memory');
+  }
+  try {
+    return { threads, shared: { module: await loadSharedKernelModule(kernels.variant), memory: sharedMemory() } };
+  } catch (e) {
+    return single(`this engine would not make a shared wasm memory (${e instanceof Error ? e.message : e})`);
+  }
 }
 
 /** The default wasm backend: relaxed SIMD where the engine validates it, plain SIMD otherwise. */
@@ -113,6 +150,8 @@ interface Plan {
   readonly staging: number;
   /** Where int8 panels are widened (0 when no node has int8 panels). */
   readonly wide: number;
+  /** Bytes from one thread's scratch (and wide) to the next's. */
+  readonly partBytes: number;
   /** Per pooling node: the f32 divisor arrays (average pool). */
   readonly divisors: Map<string, { h: number; w: number }>;
   /** Bytes past the weights this plan uses. */
@@ -135,6 +174,11 @@ class WasmGraphExecutable implements WasmExecutable {
   /** Convs whose Winograd sets are still to be made, in graph order. */
   private readonly pending: FusedConv[] = [];
   private runs = 0;
+  /** Threads the plans make scratch for; the pool runs them once `member` is set. */
+  private readonly parts: number;
+  private member: PoolMember | undefined;
+  threadsNote: string | undefined;
+  readonly threadsReady: Promise<void>;
 
   constructor(
     private readonly graph: Graph,
@@ -143,8 +187,11 @@ class WasmGraphExecutable implements WasmExecutable {
     /** ms compile spent before this constructor, which adds its own packing time. */
     before: { kernels: number; fuse: number },
     opts: WasmBackendOptions,
+    threading: Threading,
   ) {
     const start = performance.now();
+    this.parts = threading.threads;
+    this.threadsNote = threading.note;
     const winograd: WinogradMode = opts.winograd ?? 'lazy';
     this.storage = opts.storage ?? 'float32';
     const narrowAll = this.storage === 'float32' ? undefined : this.storage;
@@ -204,6 +251,31 @@ class WasmGraphExecutable implements WasmExecutable {
       }
     }
     this.timings = { ...before, pack: performance.now() - start };
+    // The workers start in the background: forwards run on this thread until they are ready.
+    const shared = threading.shared;
+    this.threadsReady = !shared
+      ? Promise.resolve()
+      : joinPool(this.parts, shared.module, shared.memory).then(
+          (member) => {
+            if (this.k) this.member = member;
+            else member.release();
+          },
+          (e: unknown) => {
+            this.threadsNote = `${this.parts} threads asked for, running on 1: ${e instanceof Error ? e.message : e}`;
+          },
+        );
+  }
+
+  get threads(): number {
+    return this.member ? this.parts : 1;
+  }
+
+  /** Runs a threaded kernel: in parts on the pool when it is ready, else whole on this thread. */
+  private call(k: KernelExports, plan: Plan, name: ParallelKernel, args: readonly number[]): void {
+    const kernel = k[name] as (...a: number[]) => void;
+    const member = this.member;
+    if (!member) kernel(...args);
+    else member.run(name, args, plan.partBytes, (part, parts) => kernel(...args, part, parts, plan.partBytes));
   }
 
   /** Copies a conv's raw weight (and BN scale) to `raw`, then packs it for `method` at `dst`, in wasm. */
@@ -342,10 +414,11 @@ class WasmGraphExecutable implements WasmExecutable {
         divisorArrays.push({ node: n.name, h: div(info.h), w: div(info.w) });
       }
     }
+    // One scratch (and wide) area per thread, partBytes apart.
+    const partBytes = alignUp(scratchBytes) + alignUp(wideBytes);
     const scratch = top;
-    top = alignUp(top + scratchBytes);
-    const wide = wideBytes > 0 ? top : 0;
-    top = alignUp(top + wideBytes);
+    const wide = wideBytes > 0 ? scratch + alignUp(scratchBytes) : 0;
+    top = alignUp(top + partBytes * this.parts);
     const staging = top;
     top = alignUp(top + stagingBytes);
     const divisors = new Map<string, { h: number; w: number }>();
@@ -361,7 +434,7 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(top + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
-    const plan: Plan = { shapes, ptr, scratch, wide, staging, divisors, bytes: top - arena };
+    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena };
     this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
@@ -440,15 +513,15 @@ class WasmGraphExecutable implements WasmExecutable {
           scratch: plan.scratch,
           wide: consts.narrow ? plan.wide : 0,
           half: consts.narrow === 'fp16' ? 1 : 0,
-        }, consts.method);
+        }, consts.method, (name, args) => this.call(k, plan, name, args));
         return;
       }
       case 'linear': {
         const consts = this.consts.get(node.name)!;
-        k.f32_gemm(
-          inShape[0], node.outFeatures, node.inFeatures, at(node.input), node.inFeatures,
-          consts.packed!, at(node.output), node.outFeatures, 0, 0, 0, plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
-        );
+        this.call(k, plan, 'linear_f32', [
+          inShape[0], node.outFeatures, node.inFeatures, at(node.input), consts.packed!, at(node.output),
+          plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
+        ]);
         return;
       }
       case 'maxpool':
@@ -458,7 +531,7 @@ class WasmGraphExecutable implements WasmExecutable {
         const [dh, dw] = node.dilation ?? [1, 1];
         const geometry = [b, h, w, ch, oh, ow, node.kernel[0], node.kernel[1], node.stride[0], node.stride[1], node.pads[0], node.pads[1], dh, dw] as const;
         if (node.op === 'maxpool') {
-          k.maxpool_nhwc(...geometry, at(node.input), at(node.output));
+          this.call(k, plan, 'maxpool_nhwc', [...geometry, at(node.input), at(node.output)]);
         } else {
           const d = plan.divisors.get(node.name)!;
           k.avgpool_nhwc(...geometry, d.h, d.w, at(node.input), at(node.output));
@@ -493,6 +566,8 @@ class WasmGraphExecutable implements WasmExecutable {
   dispose(): void {
     this.k = undefined;
     this.plans.clear();
+    this.member?.release();
+    this.member = undefined;
   }
 }
 

@@ -15,8 +15,15 @@
 
 import { decodeBase64 } from '../../base64.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant } from './features.js';
+import { withSharedMemory } from './threads.js';
 
 export { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmModule } from './features.js';
+
+/**
+ * The last arguments of the threaded kernels (threads.ts): part, parts, partBytes (the bytes
+ * between two parts' scratch). Left out, they are 0: the whole output in one part.
+ */
+export type PartArgs = [] | [part: number, parts: number, partBytes: number];
 
 /** The exports of assembly/index.ts. Pointers and sizes are numbers; flags are 0/1. */
 export interface KernelExports {
@@ -30,22 +37,24 @@ export interface KernelExports {
   grouped_conv_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
-    input: number, packed: number, output: number, residual: number, relu: number,
+    input: number, packed: number, output: number, residual: number, relu: number, ...parts: PartArgs
   ): void;
   /** wide: 0 for f32 panels; else the panels are int8 (pack_gemm_weights_q8) and wide is gemm_q8_scratch_bytes(k) of scratch. */
   f32_gemm(m: number, n: number, k: number, a: number, lda: number, w: number, c: number, ldc: number, r: number, ldr: number, relu: number, apack: number, wide: number, half: number): void;
+  /** A linear layer (rows of A and C contiguous) as f32_gemm, in parts. */
+  linear_f32(m: number, n: number, k: number, a: number, w: number, c: number, apack: number, wide: number, half: number, ...parts: PartArgs): void;
   conv2d_nhwc(
     n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, groups: number,
-    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, wide: number, half: number,
+    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, wide: number, half: number, ...parts: PartArgs
   ): void;
   winograd_nhwc(
     stride: number, n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
-    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number,
+    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number, ...parts: PartArgs
   ): void;
   conv7x7s2c3_nhwc(
     n: number, h: number, w: number, oh: number, ow: number, cout: number, pt: number, pl: number,
-    input: number, packed: number, output: number, residual: number, relu: number, scratch: number,
+    input: number, packed: number, output: number, residual: number, relu: number, scratch: number, ...parts: PartArgs
   ): void;
   stem_scratch_bytes(ow: number): number;
   pack_gemm_weights(
@@ -65,7 +74,7 @@ export interface KernelExports {
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
     kh: number, kw: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number,
-    input: number, output: number,
+    input: number, output: number, ...parts: PartArgs
   ): void;
   avgpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
@@ -86,6 +95,8 @@ export interface KernelExports {
 export interface KernelModule {
   readonly module: WebAssembly.Module;
   readonly variant: KernelVariant;
+  /** Compiled here from the embedded bytes (so a shared-memory build of it can be made for threads). */
+  readonly embedded?: boolean;
 }
 
 /**
@@ -154,13 +165,27 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
     compiled.set(variant, p);
     p.catch(() => compiled.delete(variant));
   }
-  return { module: await p, variant };
+  return { module: await p, variant, embedded: true };
 }
 
-/** A fresh instance with its own memory. */
-export async function instantiateKernels(module: WebAssembly.Module): Promise<KernelExports> {
+const compiledShared = new Map<KernelVariant, Promise<WebAssembly.Module>>();
+
+/** The embedded kernels of `variant` with their memory declared shared (threads.ts), compiled once per build. */
+export function loadSharedKernelModule(variant: KernelVariant): Promise<WebAssembly.Module> {
+  let p = compiledShared.get(variant);
+  if (!p) {
+    p = import('./kernels.generated.js').then((k) => WebAssembly.compile(withSharedMemory(decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64))));
+    compiledShared.set(variant, p);
+    p.catch(() => compiledShared.delete(variant));
+  }
+  return p;
+}
+
+/** A fresh instance on `memory` (default: a fresh memory of its own, not shared). */
+export async function instantiateKernels(module: WebAssembly.Module, memory = new WebAssembly.Memory({ initial: 1 })): Promise<KernelExports> {
   const instance = await WebAssembly.instantiate(module, {
     env: {
+      memory,
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`wasm kernel assertion failed at ${line}:${col}`);
       },
