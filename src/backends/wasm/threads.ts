@@ -17,8 +17,8 @@
  * was given) the model runs single-threaded and `threadsNote` says why.
  *
  * The core names no Node built-in: Node 20 has no global `Worker`, so resnet-ts's `node` entry
- * registers a factory over `worker_threads` (threads-node.ts); browsers, Deno and Bun use their
- * global `Worker` on a blob URL.
+ * registers a factory over `worker_threads` (threads-node.ts), which Deno and Bun resolve too
+ * (their worker_threads can be unref'd, their Web Workers cannot); browsers use `Worker` on a blob URL.
  */
 
 /** Kernels that run in parts (their last three arguments are part, parts, partBytes). */
@@ -94,12 +94,12 @@ export function threadSupport(): ThreadSupport {
   if (g.crossOriginIsolated === false) {
     return { max: 1, reason: 'the page is not cross-origin isolated, so wasm memory cannot be shared (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)' };
   }
-  const cores = webFactory() ? (g.navigator?.hardwareConcurrency ?? 1) : nodeFactory?.cores;
+  const cores = nodeFactory?.cores ?? (webFactory() ? (g.navigator?.hardwareConcurrency ?? 1) : undefined);
   if (cores === undefined) {
     return {
       max: 1,
       reason:
-        'this runtime has no Worker to run threads on (Cloudflare Workers run one thread per request; in Node, import resnet-ts under its "node" export condition or resnet-ts/node, which register worker_threads)',
+        'this runtime has no Worker to run threads on (Cloudflare Workers run one thread per request; in Node, import resnet-ts under its "node" export condition, which registers worker_threads)',
     };
   }
   return { max: Math.max(1, Math.min(cores, MAX_DEFAULT_THREADS)) };
@@ -506,7 +506,9 @@ const pools = new Map<number, Pool>();
 export function joinPool(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolMember> {
   let pool = pools.get(threads);
   if (!pool) {
-    const spawn = webFactory() ?? nodeFactory?.spawn;
+    // worker_threads where registered (Node; Deno and Bun under the 'node' condition too): its workers
+    // can be unref'd, so a process that never disposes its model still exits. Web Workers elsewhere.
+    const spawn = nodeFactory?.spawn ?? webFactory();
     if (!spawn) return Promise.reject(new Error(threadSupport().reason ?? 'no Worker in this runtime'));
     const p: Pool = new Pool(threads, spawn, () => {
       if (pools.get(threads) === p) pools.delete(threads);
