@@ -16,6 +16,7 @@ import { loadWeights, type WeightsReport } from './models/weights.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { Tensor, shapeToString, type TensorLike } from './tensor.js';
 import type { CheckpointLimits } from './limits.js';
+import type { WeightTensor } from './weights/narrow.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -187,7 +188,12 @@ export class Model {
   constructor(
     readonly config: ModelConfig,
     readonly graph: Graph,
-    readonly weights: ReadonlyMap<string, Tensor>,
+    /**
+     * The bound weights by key: float32 Tensors, except a lean checkpoint's conv and linear weights,
+     * which stay as stored (NarrowTensor: int8 with scales, or fp16 bits; `floatTensor(t)` widens
+     * one), so that the model holds no float32 copy of them.
+     */
+    readonly weights: ReadonlyMap<string, WeightTensor>,
     readonly backend: Backend,
     /** Why this backend was chosen, and which were passed over (for 'auto'). */
     readonly backendChoice: { reason: string; passedOver: readonly { name: BackendName; reason: string }[] },
@@ -366,7 +372,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
   const t0 = performance.now();
   const graph = buildResNet(config, options);
   const t1 = performance.now();
-  let weights: ReadonlyMap<string, Tensor>;
+  let weights: ReadonlyMap<string, WeightTensor>;
   let report: WeightsReport | undefined;
   let read = 0;
   let bind: number;
@@ -380,7 +386,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     const unread = options.featuresOnly ? headParams(config, options, expected) : [];
     const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
-    let bound: Map<string, Tensor>;
+    let bound: Map<string, WeightTensor>;
     ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
     ({ read, bind } = timings);
     weights = bound;
