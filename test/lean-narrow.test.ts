@@ -3,7 +3,7 @@
  * and linear weights as stored (NarrowTensor: int8 with scales, fp16 bits) and each backend widens
  * what it needs at compile. Checked here:
  * - outputs are bit-identical to those of the float32 widening of the same file (what every backend
- *   received before weights stayed narrow), on every CPU backend and wasm storage, for a table of
+ *   received before weights stayed narrow), on every backend and wasm storage, for a table of
  *   families (stem, bottleneck, Winograd, grouped, Paddle's [in, out] classifier, CIFAR);
  * - pack_gemm_panels packs int8 and fp16 sources into the same bytes as their float32 widening;
  * - a model retains no float32 copy of its weights (the typed arrays reachable from it);
@@ -15,6 +15,7 @@ import { createModel } from '../src/api.js';
 import type { Backend } from '../src/backends/backend.js';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { createWasmBackend, LEAN_WASM_OPTIONS, type WasmExecutable } from '../src/backends/wasm/index.js';
+import { webgpuAvailability } from '../src/backends/webgpu/index.js';
 import { instantiateKernels, loadKernelModule, type KernelExports } from '../src/backends/wasm/kernels.js';
 import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, type PanelDType, type PanelPacker } from '../src/backends/wasm/pack.js';
 import { getModelConfig } from '../src/models/config.js';
@@ -45,12 +46,20 @@ const cases: { model: string; input: [number, number, number, number]; opts?: Bu
   { model: 'resnet20', input: [2, 3, 32, 32] },
 ];
 
-const backends: [string, () => Backend][] = [
-  ['reference', () => referenceBackend],
-  ['wasm', () => createWasmBackend({ winograd: 'eager' })],
-  ['wasm lean int8', () => createWasmBackend(LEAN_WASM_OPTIONS)],
-  ['wasm fp16', () => createWasmBackend({ storage: 'fp16', winogradBudget: 0 })],
-];
+async function backends(): Promise<[string, () => Backend][]> {
+  const list: [string, () => Backend][] = [
+    ['reference', () => referenceBackend],
+    ['wasm', () => createWasmBackend({ winograd: 'eager' })],
+    ['wasm lean int8', () => createWasmBackend(LEAN_WASM_OPTIONS)],
+    ['wasm fp16', () => createWasmBackend({ storage: 'fp16', winogradBudget: 0 })],
+  ];
+  const gpu = await webgpuAvailability();
+  if (gpu.ok) {
+    const webgpu = await (await import('../src/backends/webgpu/index.js')).createWebGPUBackend();
+    list.push(['webgpu', () => webgpu]);
+  } else if (process.env.CI) throw new Error(`CI runs this table on WebGPU too (SwiftShader): ${gpu.reason}`);
+  return list;
+}
 
 describe('narrow weights give the outputs of their float32 widening, bit for bit', () => {
   for (const c of cases) {
@@ -63,7 +72,7 @@ describe('narrow weights give the outputs of their float32 widening, bit for bit
         const wide = readCheckpoint(bytes).tensors;
         expect([...narrow.values()].filter((t) => t instanceof NarrowTensor).length).toBeGreaterThan(0);
         expect([...wide.values()].every((t) => !(t instanceof NarrowTensor))).toBe(true);
-        for (const [name, make] of backends) {
+        for (const [name, make] of await backends()) {
           const outputs = [];
           for (const weights of [narrow, wide]) {
             const exe = await make().compile(graph, weights);

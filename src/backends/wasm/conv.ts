@@ -21,7 +21,7 @@
  */
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
-import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, type PanelPacker, type StagedWeight } from './pack.js';
+import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, type PanelDType, type PanelPacker } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
@@ -73,7 +73,13 @@ export function convPackedBytes(c: ConvGeometry, method: ConvMethod, narrow?: Na
 }
 
 /** Where a conv's raw weights lie in wasm memory for packing (byte addresses; 0: none). */
-export interface RawConvWeights extends StagedWeight {
+export interface RawConvWeights {
+  /** OIHW [outChannels, inChannels / groups, kh, kw], stored as `src` says (stageWeight). */
+  readonly weight: number;
+  /** The weight's dtype code (PANEL_DTYPE); default float32. */
+  readonly src?: PanelDType;
+  /** An int8 weight's scales, [outChannels]; 0 or absent: none. */
+  readonly wscale?: number;
   /** [outChannels], multiplied into the weights (a folded BN); 0: none. */
   readonly scale: number;
   /** [outChannels]; 0: zeros. Winograd sets carry no bias (the output transform adds it; see runConv). */
@@ -88,7 +94,7 @@ export interface RawConvWeights extends StagedWeight {
  */
 export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels): void {
   if (isWinograd(method)) {
-    if (raw.src !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
+    if ((raw.src ?? PANEL_DTYPE.float32) !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
     k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
     return;
   }
@@ -96,7 +102,7 @@ export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: Ra
   const swap = method === 'stem' ? 1 : 0;
   const panels = narrow ? PANEL_DTYPE[narrow] : PANEL_DTYPE.float32;
   (k as KernelExports & PanelPacker).pack_gemm_panels(
-    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src, raw.weight, raw.wscale, raw.scale, raw.bias, dst, panels,
+    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, raw.scale, raw.bias, dst, panels,
   );
 }
 
