@@ -16,7 +16,7 @@ import { loadWeights, type WeightsReport } from './models/weights.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { Tensor, shapeToString, type TensorLike } from './tensor.js';
 import type { CheckpointLimits } from './limits.js';
-import type { WeightTensor } from './weights/narrow.js';
+import type { NarrowTensor, WeightTensor } from './weights/narrow.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -57,12 +57,12 @@ export function listModels(): ModelInfo[] {
 export type WeightsSource =
   | Uint8Array
   | ArrayBuffer
-  | ReadonlyMap<string, TensorLike>
+  | ReadonlyMap<string, TensorLike | NarrowTensor>
   | string
   | { arrayBuffer(): Promise<ArrayBuffer>; readonly ok?: boolean; readonly status?: number; readonly url?: string };
 
 /** Resolves a WeightsSource to bytes (or the tensor map), with its name for messages. */
-async function weightsBytes(source: WeightsSource, name: string | undefined): Promise<{ weights: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>; name?: string }> {
+async function weightsBytes(source: WeightsSource, name: string | undefined): Promise<{ weights: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>; name?: string }> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer || source instanceof Map) return { weights: source, name };
   if (typeof source === 'string') {
     if (/^https?:\/\//i.test(source)) {
@@ -93,10 +93,12 @@ async function weightsBytes(source: WeightsSource, name: string | undefined): Pr
 
 export interface CreateModelOptions extends BuildOptions {
   /**
-   * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key.
+   * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key
+   * (float32, or NarrowTensors such as another model's `weights`).
    * Without weights the model gets deterministic seeded weights (see models/init.ts).
-   * The model keeps views into the bytes given where it can (safetensors F32 tensors, read without
-   * a copy) and the tensors of a map as they are: do not modify either while the model is in use.
+   * The model keeps views into the bytes given where it can (safetensors F32 tensors and a lean
+   * checkpoint's I8 and F16 weights, read without a copy) and the tensors of a map as they are: do
+   * not modify either while the model is in use.
    */
   readonly weights?: WeightsSource;
   /** The weights' file name, used in error messages. */
@@ -387,7 +389,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
     let bound: Map<string, WeightTensor>;
-    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
+    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
     ({ read, bind } = timings);
     weights = bound;
     if (!strict && bound.size < expected.length) {

@@ -235,6 +235,15 @@ describe('bad scales are named errors on the narrow path too', () => {
   });
 });
 
+it("a lean model's weights (NarrowTensors) bind another model as they are, with the same logits", async () => {
+  const file = leanFile(seededWeights(buildResNet(getModelConfig('resnet20')), 4), 'int8');
+  const a = await createModel('resnet20', { weights: file });
+  const b = await createModel('resnet20', { weights: a.weights, lean: true });
+  expect([...b.weights].every(([k, t]) => t === a.weights.get(k))).toBe(true);
+  const x = seeded([2, 3, 32, 32], 3);
+  expect(firstDifference((await a.forward(x)).data, (await b.forward(x)).data)).toBeUndefined();
+});
+
 it('Tensor is still what a float32 checkpoint binds', async () => {
   const model = await createModel('resnet20', { weights: writeSafetensors(seededWeights(buildResNet(getModelConfig('resnet20')), 1)) });
   expect([...model.weights.values()].every((t) => t instanceof Tensor)).toBe(true);

@@ -6,7 +6,7 @@
 import type { CheckpointLimits } from '../limits.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint, storedDType } from '../weights/index.js';
-import type { NarrowTensor, WeightTensor } from '../weights/narrow.js';
+import { NarrowTensor, type WeightTensor } from '../weights/narrow.js';
 
 export interface ExpectedParam {
   readonly key: string;
@@ -54,7 +54,7 @@ export interface LoadOptions {
 
 export function loadWeights(
   expected: readonly ExpectedParam[],
-  source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>,
+  source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>,
   opts: LoadOptions,
 ): { weights: Map<string, WeightTensor>; report: WeightsReport; timings: { read: number; bind: number } } {
   const t0 = performance.now();
@@ -75,7 +75,7 @@ export function loadWeights(
     notes.push(...sd.notes);
     tensors = sd.tensors;
   } else {
-    tensors = new Map([...source].map(([k, t]) => [k, Tensor.from(t)]));
+    tensors = new Map([...source].map(([k, t]) => [k, t instanceof NarrowTensor ? t : Tensor.from(t)]));
   }
   const t1 = performance.now();
   const unread = opts.unread ?? [];
