@@ -84,6 +84,7 @@ async function isolateChild(file, mode, name, size) {
     heapUsed: after.heapUsed, external: after.external, arrayBuffers: after.arrayBuffers, wasmMemory: wasm, rss: after.rss,
     isolate: after.heapUsed + after.external, stages, peakStage: Math.max(...Object.values(stages)), peakRss: peakRss(),
     top1: logits.indexOf(Math.max(...logits)),
+    timings: model.timings,
   }));
 }
 
@@ -114,6 +115,8 @@ async function isolate(name, size, outDir) {
     ...rows.map((r) => `| ${r.mode === 'narrow' ? 'narrow (int8 as stored)' : 'widened to float32 (before)'} | ${mib(r.fileBytes)} | ${mib(r.narrowWeightBytes)} | ${mib(r.float32WeightBytes)} | ${mib(r.heapUsed)} | ${mib(r.arrayBuffers)} | ${mib(r.wasmMemory)} | ${mib(r.isolate)} | ${mib(r.peakStage)} | ${mib(r.rss)} | ${mib(r.peakRss)} |`),
     '',
     `Stages (heapUsed + external, MiB): ${rows.map((r) => `${r.mode}: ${Object.entries(r.stages).map(([k, v]) => `${k} ${mib(v)}`).join(', ')}`).join('; ')}.`,
+    '',
+    `Load ms (model.timings: read, bind, compile with its pack stage, first run; the widened row read its file before createModel, uncounted): ${rows.map((r) => `${r.mode}: ${['read', 'bind', 'compile'].map((k) => `${k} ${r.timings[k].toFixed(0)}`).join(', ')} (pack ${r.timings.compileStages.pack.toFixed(0)}), first run ${r.timings.firstRun.toFixed(0)}`).join('; ')}.`,
     '',
   ];
   mkdirSync(outDir, { recursive: true });
