@@ -12,91 +12,32 @@ const TMP: usize = memory.data(18 * 16, 16);
   return scale != 0 ? load<f32>(scale + (<usize>oc << 2)) : 1;
 }
 
+/** Source dtypes of pack_gemm_panels' weights and destination dtypes of its panels (the same codes). */
+const F32: i32 = 0;
+const I8: i32 = 1;
+const F16: i32 = 2;
+
 /**
- * Packs OIHW weights [cout, cinG, kh, kw] (groups of cout / groups channels) times scale[oc] and
- * the bias into GEMM panels at dst (see gemm.ts: per group, panels of NR columns, NR bias floats
- * first, then one row of NR weights per depth step; missing columns zero). The depth order is the
- * im2col patch order (ky, kx, ci); with swap, (kx, ky, ci): the stem kernel's column buffer order.
- * scale == 0: no scale; bias == 0: zero bias.
+ * binary16 bits -> f32, exactly: the magnitude bits shifted into float32's place are the value times
+ * 2^-112 (normals and subnormals alike), the multiply by 2^112 restores it; infinities and NaNs
+ * are built directly (as gemm.ts widen_f16_panels, one element at a time).
  */
-export function pack_gemm_weights(
-  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32, swap: bool,
-  weight: usize, scale: usize, bias: usize, dst: usize,
-): void {
-  const coutG = cout / groups;
-  const taps = kh * kw;
-  const depth = taps * cinG;
-  const panelB = <usize>panelFloats(depth) << 2;
-  const panels = (coutG + NR - 1) / NR;
-  // Taps of the two kernel axes in depth order: outer (ky, or kx swapped), then inner.
-  const outer = swap ? kw : kh;
-  const inner = swap ? kh : kw;
-  const outerTaps = swap ? 1 : kw;
-  const innerTaps = swap ? kw : 1;
-  const ciB = <usize>taps << 2;
-  let p = dst;
-  for (let g = 0; g < groups; g++) {
-    for (let panel = 0; panel < panels; panel++, p += panelB) {
-      const cols = min(NR, coutG - panel * NR);
-      if (cols < NR) memory.fill(p, 0, panelB);
-      for (let j = 0; j < cols; j++) {
-        const oc = g * coutG + panel * NR + j;
-        const s = scaleAt(scale, oc);
-        store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
-        const src = weight + (<usize>oc * depth << 2); // this channel's [cinG, kh, kw]
-        let d = p + (<usize>(NR + j) << 2);
-        for (let a = 0; a < outer; a++) {
-          for (let b = 0; b < inner; b++) {
-            let w = src + (<usize>(a * outerTaps + b * innerTaps) << 2);
-            for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR << 2) store<f32>(d, load<f32>(w) * s);
-          }
-        }
-      }
-    }
-  }
+// @ts-ignore: decorator
+@inline function halfToFloat(h: u32): f32 {
+  const mag = h & 0x7fff;
+  const f = mag >= 0x7c00 ? reinterpret<f32>(0x7f800000 | ((mag & 0x3ff) << 13)) : reinterpret<f32>(mag << 13) * reinterpret<f32>(<u32>(127 + 112) << 23);
+  return reinterpret<f32>(reinterpret<u32>(f) | ((h & 0x8000) << 16));
 }
 
 /**
- * pack_gemm_weights into int8 panels (gemm.ts panelBytesQ8; no swap: the stem stays f32): per
- * column, the NR bias floats, then NR scales, then one row of NR int8 weights per depth step in
- * patch order (ky, kx, ci). Symmetric per output channel: scale = max |w * s| / 127 and
- * q = nearest(w * s / scale) (ties to even), so an int8 checkpoint's weights, times a folded BN
- * scale, come back as the same integers. Missing columns are zero.
+ * Element i of the OIHW source as f32: f32; int8 times its channel's scale ws (the f32 product:
+ * what reading an int8 checkpoint into float32 gives); binary16, exactly.
  */
-export function pack_gemm_weights_q8(
-  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
-  weight: usize, scale: usize, bias: usize, dst: usize,
-): void {
-  const coutG = cout / groups;
-  const taps = kh * kw;
-  const depth = taps * cinG;
-  const panelB = <usize>panelBytesQ8(depth);
-  const panels = (coutG + NR - 1) / NR;
-  const ciB = <usize>taps << 2;
-  let p = dst;
-  for (let g = 0; g < groups; g++) {
-    for (let panel = 0; panel < panels; panel++, p += panelB) {
-      const cols = min(NR, coutG - panel * NR);
-      if (cols < NR) memory.fill(p, 0, panelB);
-      for (let j = 0; j < cols; j++) {
-        const oc = g * coutG + panel * NR + j;
-        const s = scaleAt(scale, oc);
-        const src = weight + (<usize>oc * depth << 2); // this channel's [cinG, kh, kw]
-        let max: f32 = 0;
-        for (let i = 0; i < depth; i++) max = Mathf.max(max, Mathf.abs(load<f32>(src + (<usize>i << 2)) * s));
-        const qs: f32 = max / 127;
-        store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
-        store<f32>(p + (<usize>(NR + j) << 2), qs);
-        let d = p + <usize>(NR * 8 + j);
-        for (let t = 0; t < taps; t++) {
-          let w = src + (<usize>t << 2);
-          for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR) {
-            store<i8>(d, qs > 0 ? <i8><i32>nearest<f32>(load<f32>(w) * s / qs) : 0);
-          }
-        }
-      }
-    }
-  }
+// @ts-ignore: decorator
+@inline function sourceAt(src: i32, weight: usize, i: usize, ws: f32): f32 {
+  if (src == I8) return <f32>load<i8>(weight + i) * ws;
+  if (src == F16) return halfToFloat(load<u16>(weight + (i << 1)));
+  return load<f32>(weight + (i << 2));
 }
 
 /** float32 -> binary16 bits, rounded to nearest, ties to even (overflow: infinity; src/weights/dtype.ts floatToHalfBits). */
@@ -123,20 +64,38 @@ function halfBits(x: f32): u16 {
 }
 
 /**
- * pack_gemm_weights into fp16 panels (gemm.ts panelBytesF16; no swap): per column the NR bias
- * floats, then one row of NR binary16 weights (w * s rounded to nearest even) per depth step in
- * patch order (ky, kx, ci). Missing columns are zero.
+ * Packs OIHW weights [cout, cinG, kh, kw] (groups of cout / groups channels) times scale[oc], and
+ * the bias, into GEMM panels at dst (see gemm.ts: per group, panels of NR columns, NR bias floats
+ * first, then one row of NR weights per depth step; missing columns zero). The depth order is the
+ * im2col patch order (ky, kx, ci); with swap, (kx, ky, ci): the stem kernel's column buffer order
+ * (f32 panels only). scale == 0: no scale; bias == 0: zero bias.
+ *
+ * The source (`src`): F32; I8, int8 values with a scale per output channel at wscale (a lean
+ * checkpoint's weights, copied as they are stored); F16, binary16 bits. Each element is read as
+ * f32 (sourceAt) and multiplied by scale[oc]; the panels (`dst_type`) are then:
+ * - F32 (panelFloats): that product.
+ * - I8 (gemm.ts panelBytesQ8): after the NR bias floats, NR scales qs = max |w * s| / 127 of each
+ *   column (symmetric per output channel), then int8 q = nearest(w * s / qs), ties to even. An
+ *   int8 source whose channel reaches ±127 (every channel convert writes) gives back its own
+ *   integers with qs its scale times s, so its panels equal those of its float32 widening.
+ * - F16 (panelBytesF16): w * s rounded to binary16, nearest even.
  */
-export function pack_gemm_weights_f16(
-  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
-  weight: usize, scale: usize, bias: usize, dst: usize,
+export function pack_gemm_panels(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32, swap: bool,
+  src: i32, weight: usize, wscale: usize, scale: usize, bias: usize, dst: usize, dst_type: i32,
 ): void {
   const coutG = cout / groups;
   const taps = kh * kw;
   const depth = taps * cinG;
-  const panelB = <usize>panelBytesF16(depth);
+  const panelB = <usize>(dst_type == I8 ? panelBytesQ8(depth) : dst_type == F16 ? panelBytesF16(depth) : panelFloats(depth) << 2);
+  const head: usize = dst_type == I8 ? NR * 8 : NR * 4; // bytes before the first row of weights
+  const size: usize = dst_type == I8 ? 1 : dst_type == F16 ? 2 : 4; // bytes per packed weight
   const panels = (coutG + NR - 1) / NR;
-  const ciB = <usize>taps << 2;
+  // Taps of the two kernel axes in depth order: outer (ky, or kx swapped), then inner.
+  const outer = swap ? kw : kh;
+  const inner = swap ? kh : kw;
+  const outerTaps = swap ? 1 : kw;
+  const innerTaps = swap ? kw : 1;
   let p = dst;
   for (let g = 0; g < groups; g++) {
     for (let panel = 0; panel < panels; panel++, p += panelB) {
@@ -145,16 +104,55 @@ export function pack_gemm_weights_f16(
       for (let j = 0; j < cols; j++) {
         const oc = g * coutG + panel * NR + j;
         const s = scaleAt(scale, oc);
-        const src = weight + (<usize>oc * depth << 2);
+        const ws = scaleAt(wscale, oc);
+        const first = <usize>oc * depth; // this channel's [cinG, kh, kw]
         store<f32>(p + (<usize>j << 2), bias != 0 ? load<f32>(bias + (<usize>oc << 2)) : 0);
-        let d = p + <usize>(NR * 4 + j * 2);
-        for (let t = 0; t < taps; t++) {
-          let w = src + (<usize>t << 2);
-          for (let ci = 0; ci < cinG; ci++, w += ciB, d += NR * 2) store<u16>(d, halfBits(load<f32>(w) * s));
+        let qs: f32 = 0;
+        if (dst_type == I8) {
+          let max: f32 = 0;
+          for (let i: usize = 0; i < <usize>depth; i++) max = Mathf.max(max, Mathf.abs(sourceAt(src, weight, first + i, ws) * s));
+          qs = max / 127;
+          store<f32>(p + (<usize>(NR + j) << 2), qs);
+        }
+        let d = p + head + <usize>j * size;
+        for (let a = 0; a < outer; a++) {
+          for (let b = 0; b < inner; b++) {
+            let i = first + <usize>(a * outerTaps + b * innerTaps);
+            for (let ci = 0; ci < cinG; ci++, i += taps, d += NR * size) {
+              const w = sourceAt(src, weight, i, ws) * s;
+              if (dst_type == I8) store<i8>(d, qs > 0 ? <i8><i32>nearest<f32>(w / qs) : 0);
+              else if (dst_type == F16) store<u16>(d, halfBits(w));
+              else store<f32>(d, w);
+            }
+          }
         }
       }
     }
   }
+}
+
+/** pack_gemm_panels of f32 weights into f32 panels. */
+export function pack_gemm_weights(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32, swap: bool,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  pack_gemm_panels(cout, cinG, kh, kw, groups, swap, F32, weight, 0, scale, bias, dst, F32);
+}
+
+/** pack_gemm_panels of f32 weights into int8 panels. */
+export function pack_gemm_weights_q8(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  pack_gemm_panels(cout, cinG, kh, kw, groups, false, F32, weight, 0, scale, bias, dst, I8);
+}
+
+/** pack_gemm_panels of f32 weights into fp16 panels. */
+export function pack_gemm_weights_f16(
+  cout: i32, cinG: i32, kh: i32, kw: i32, groups: i32,
+  weight: usize, scale: usize, bias: usize, dst: usize,
+): void {
+  pack_gemm_panels(cout, cinG, kh, kw, groups, false, F32, weight, 0, scale, bias, dst, F16);
 }
 
 /** Tap k of four filters rowB bytes apart (four output channels at one input channel), as one vector. */

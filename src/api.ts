@@ -16,6 +16,7 @@ import { loadWeights, type WeightsReport } from './models/weights.js';
 import { asTensor, type NdArrayLike } from './ndarray.js';
 import { Tensor, shapeToString, type TensorLike } from './tensor.js';
 import type { CheckpointLimits } from './limits.js';
+import type { NarrowTensor, WeightTensor } from './weights/narrow.js';
 
 export interface ModelInfo {
   readonly name: string;
@@ -56,12 +57,12 @@ export function listModels(): ModelInfo[] {
 export type WeightsSource =
   | Uint8Array
   | ArrayBuffer
-  | ReadonlyMap<string, TensorLike>
+  | ReadonlyMap<string, TensorLike | NarrowTensor>
   | string
   | { arrayBuffer(): Promise<ArrayBuffer>; readonly ok?: boolean; readonly status?: number; readonly url?: string };
 
 /** Resolves a WeightsSource to bytes (or the tensor map), with its name for messages. */
-async function weightsBytes(source: WeightsSource, name: string | undefined): Promise<{ weights: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>; name?: string }> {
+async function weightsBytes(source: WeightsSource, name: string | undefined): Promise<{ weights: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>; name?: string }> {
   if (source instanceof Uint8Array || source instanceof ArrayBuffer || source instanceof Map) return { weights: source, name };
   if (typeof source === 'string') {
     if (/^https?:\/\//i.test(source)) {
@@ -92,10 +93,12 @@ async function weightsBytes(source: WeightsSource, name: string | undefined): Pr
 
 export interface CreateModelOptions extends BuildOptions {
   /**
-   * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key.
+   * A checkpoint (safetensors, PyTorch zip or legacy, Paddle .pdparams) as bytes, or tensors by key
+   * (float32, or NarrowTensors such as another model's `weights`).
    * Without weights the model gets deterministic seeded weights (see models/init.ts).
-   * The model keeps views into the bytes given where it can (safetensors F32 tensors, read without
-   * a copy) and the tensors of a map as they are: do not modify either while the model is in use.
+   * The model keeps views into the bytes given where it can (safetensors F32 tensors and a lean
+   * checkpoint's I8 and F16 weights, read without a copy) and the tensors of a map as they are: do
+   * not modify either while the model is in use.
    */
   readonly weights?: WeightsSource;
   /** The weights' file name, used in error messages. */
@@ -194,7 +197,12 @@ export class Model {
   constructor(
     readonly config: ModelConfig,
     readonly graph: Graph,
-    readonly weights: ReadonlyMap<string, Tensor>,
+    /**
+     * The bound weights by key: float32 Tensors, except a lean checkpoint's conv and linear weights,
+     * which stay as stored (NarrowTensor: int8 with scales, or fp16 bits; `floatTensor(t)` widens
+     * one), so that the model holds no float32 copy of them.
+     */
+    readonly weights: ReadonlyMap<string, WeightTensor>,
     readonly backend: Backend,
     /** Why this backend was chosen, and which were passed over (for 'auto'). */
     readonly backendChoice: { reason: string; passedOver: readonly { name: BackendName; reason: string }[] },
@@ -388,7 +396,7 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
   const t0 = performance.now();
   const graph = buildResNet(config, options);
   const t1 = performance.now();
-  let weights: ReadonlyMap<string, Tensor>;
+  let weights: ReadonlyMap<string, WeightTensor>;
   let report: WeightsReport | undefined;
   let read = 0;
   let bind: number;
@@ -402,8 +410,8 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
     const unread = options.featuresOnly ? headParams(config, options, expected) : [];
     const strict = options.strict ?? true;
     let timings: { read: number; bind: number };
-    let bound: Map<string, Tensor>;
-    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
+    let bound: Map<string, WeightTensor>;
+    ({ weights: bound, report, timings } = loadWeights(expected, options.weights as Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>, { strict, keyScheme: options.keyScheme, model: config.name, name: options.weightsName, unread, limits: options.checkpointLimits }));
     ({ read, bind } = timings);
     weights = bound;
     if (!strict && bound.size < expected.length) {

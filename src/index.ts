@@ -32,6 +32,9 @@ export {
   writeSafetensors,
   narrowWeights,
   type WeightDType,
+  NarrowTensor,
+  floatTensor,
+  type WeightTensor,
   CheckpointError,
   WeightsMismatchError,
 } from './weights/index.js';

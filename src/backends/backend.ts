@@ -5,11 +5,16 @@
  */
 import type { Graph } from '../graph.js';
 import type { Tensor } from '../tensor.js';
+import type { WeightTensor } from '../weights/narrow.js';
 
 export type BackendName = 'reference' | 'wasm' | 'webgpu';
 
-/** State-dict entries by full key, float32, in the source library's layout. */
-export type WeightMap = ReadonlyMap<string, Tensor>;
+/**
+ * State-dict entries by full key, in the source library's layout: float32 Tensors, and a lean
+ * checkpoint's conv and linear weights as NarrowTensors (int8 or fp16, as stored), which a backend
+ * widens as far as it needs (`floatTensor`, weights/narrow.ts) when it compiles.
+ */
+export type WeightMap = ReadonlyMap<string, WeightTensor>;
 
 export interface Executable {
   /**

@@ -6,8 +6,21 @@
  */
 import type { ConvNode, Graph, GraphNode } from '../graph.js';
 import { nodeInputs } from '../graph.js';
-import { shapeToString, type Tensor } from '../tensor.js';
+import { shapeToString } from '../tensor.js';
+import { floatTensor, NarrowTensor, type WeightTensor } from '../weights/narrow.js';
 import type { WeightMap } from './backend.js';
+
+/**
+ * A conv or linear weight as bound: float32, or a lean checkpoint's NarrowTensor (int8 with a scale
+ * per output channel, or fp16), which the wasm packer reads as it is and other consumers widen
+ * (`widenWeight`). Both have `length` (elements).
+ */
+export type FusedWeight = Float32Array | NarrowTensor;
+
+/** The float32 values of a fused weight: itself, or a narrow one widened into a new array. */
+export function widenWeight(w: FusedWeight): Float32Array {
+  return w instanceof NarrowTensor ? w.widen() : w;
+}
 
 /**
  * conv + folded BN + optional residual add + optional ReLU: the conv's geometry, weights made
@@ -18,8 +31,8 @@ export interface FusedConv extends Omit<ConvNode, 'params'> {
   /** A value of the conv's output shape added before the ReLU. */
   readonly residual?: string;
   readonly relu: boolean;
-  /** OIHW [outChannels, inChannels / groups, kh, kw] as bound (the checkpoint's tensor itself, never written). */
-  readonly weight: Float32Array;
+  /** OIHW [outChannels, inChannels / groups, kh, kw] as bound (the checkpoint's tensor itself, never written; narrow as stored). */
+  readonly weight: FusedWeight;
   /** [outChannels]: the folded BN's scale per output channel; undefined when no BN followed. */
   readonly scale?: Float32Array;
   /** [outChannels], BN folded in; zeros when the conv had no bias and no BN followed. */
@@ -45,7 +58,11 @@ export interface FusedAdd {
   readonly relu: boolean;
 }
 
-/** Linear with the weight normalised to torch's [out, in] layout and a bias (zeros if none); both may be the bound tensors themselves, never written. */
+/**
+ * Linear with the weight normalised to torch's [out, in] layout and a bias (zeros if none); both may
+ * be the bound tensors themselves, never written (a narrow weight in [out, in] stays narrow; one in
+ * [in, out] is widened to be transposed, its scales being per row of that layout).
+ */
 export interface FusedLinear {
   readonly op: 'linear';
   readonly name: string;
@@ -53,7 +70,7 @@ export interface FusedLinear {
   readonly output: string;
   readonly inFeatures: number;
   readonly outFeatures: number;
-  readonly weight: Float32Array;
+  readonly weight: FusedWeight;
   readonly bias: Float32Array;
 }
 
@@ -73,7 +90,7 @@ export interface FusedGraph {
   readonly primaryOutput: string;
 }
 
-function weight(weights: WeightMap, key: string, shape: readonly number[]): Tensor {
+function weight(weights: WeightMap, key: string, shape: readonly number[]): WeightTensor {
   const t = weights.get(key);
   if (!t) throw new Error(`missing weight '${key}' (expected shape ${shapeToString(shape)})`);
   if (t.shape.join() !== shape.join()) {
@@ -85,10 +102,10 @@ function weight(weights: WeightMap, key: string, shape: readonly number[]): Tens
 /** Per-channel scale and shift of an inference BatchNorm, computed in float64. */
 function bnScaleShift(n: Extract<GraphNode, { op: 'batchnorm' }>, weights: WeightMap): { scale: Float64Array; shift: Float64Array } {
   const c = [n.channels];
-  const g = weight(weights, n.params.weight, c).data;
-  const b = weight(weights, n.params.bias, c).data;
-  const m = weight(weights, n.params.mean, c).data;
-  const v = weight(weights, n.params.var, c).data;
+  const g = floatTensor(weight(weights, n.params.weight, c)).data;
+  const b = floatTensor(weight(weights, n.params.bias, c)).data;
+  const m = floatTensor(weight(weights, n.params.mean, c)).data;
+  const v = floatTensor(weight(weights, n.params.var, c)).data;
   const scale = new Float64Array(n.channels);
   const shift = new Float64Array(n.channels);
   for (let i = 0; i < n.channels; i++) {
@@ -116,9 +133,10 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
     const n = g.nodes[i];
     if (n.op === 'conv') {
       const wShape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
-      const w = weight(weights, n.params.weight, wShape).data;
+      const t = weight(weights, n.params.weight, wShape);
+      const w = t instanceof NarrowTensor ? t : t.data;
       const bias = new Float32Array(n.outChannels);
-      if (n.params.bias) bias.set(weight(weights, n.params.bias, [n.outChannels]).data);
+      if (n.params.bias) bias.set(floatTensor(weight(weights, n.params.bias, [n.outChannels])).data);
       let foldScale: Float32Array | undefined;
       let value = n.output;
       let j = i + 1;
@@ -165,13 +183,14 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
       continue;
     }
     if (n.op === 'linear') {
-      const src = weight(weights, n.params.weight, n.weightLayout === 'oi' ? [n.outFeatures, n.inFeatures] : [n.inFeatures, n.outFeatures]).data;
-      let w = src;
+      const t = weight(weights, n.params.weight, n.weightLayout === 'oi' ? [n.outFeatures, n.inFeatures] : [n.inFeatures, n.outFeatures]);
+      let w: FusedWeight = t instanceof NarrowTensor ? t : t.data;
       if (n.weightLayout === 'io') {
+        const src = floatTensor(t).data;
         w = new Float32Array(src.length);
         for (let r = 0; r < n.inFeatures; r++) for (let c = 0; c < n.outFeatures; c++) w[c * n.inFeatures + r] = src[r * n.outFeatures + c];
       }
-      const bias = n.params.bias ? weight(weights, n.params.bias, [n.outFeatures]).data : new Float32Array(n.outFeatures);
+      const bias = n.params.bias ? floatTensor(weight(weights, n.params.bias, [n.outFeatures])).data : new Float32Array(n.outFeatures);
       out.push({ op: 'linear', name: n.name, input: n.input, output: n.output, inFeatures: n.inFeatures, outFeatures: n.outFeatures, weight: w, bias });
       defined.add(n.output);
       continue;

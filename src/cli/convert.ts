@@ -1,6 +1,6 @@
 import { createModel } from '../api.js';
 import { Tensor } from '../tensor.js';
-import { extractStateDict, narrowWeights, readCheckpoint, WEIGHT_DTYPES, writeSafetensors, type WeightDType } from '../weights/index.js';
+import { extractStateDict, floatTensor, narrowWeights, readCheckpoint, WEIGHT_DTYPES, writeSafetensors, type WeightDType } from '../weights/index.js';
 import { CliError, info, intOption, parse, printJson, readBytes, usageError, type Command } from './common.js';
 import { checkOutput, writeFileAtomic } from './output.js';
 
@@ -43,7 +43,7 @@ options:
     let report: Record<string, unknown>;
     if (values.model) {
       const model = await createModel(values.model, { weights: bytes, weightsName: src, keyScheme: values['key-scheme'], numClasses, strict: !values['non-strict'], backend: 'reference' });
-      tensors = new Map(model.weights);
+      tensors = new Map([...model.weights].map(([k, t]) => [k, floatTensor(t)])); // a lean input widened, to be stored as --dtype says
       report = { model: model.name, ...model.weightsReport };
     } else {
       const ckpt = readCheckpoint(bytes, { name: src });

@@ -6,6 +6,7 @@
 import type { CheckpointLimits } from '../limits.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { adaptStateDict, bindWeights, extractStateDict, readCheckpoint, storedDType } from '../weights/index.js';
+import { NarrowTensor, type WeightTensor } from '../weights/narrow.js';
 
 export interface ExpectedParam {
   readonly key: string;
@@ -53,18 +54,19 @@ export interface LoadOptions {
 
 export function loadWeights(
   expected: readonly ExpectedParam[],
-  source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike>,
+  source: Uint8Array | ArrayBuffer | ReadonlyMap<string, TensorLike | NarrowTensor>,
   opts: LoadOptions,
-): { weights: Map<string, Tensor>; report: WeightsReport; timings: { read: number; bind: number } } {
+): { weights: Map<string, WeightTensor>; report: WeightsReport; timings: { read: number; bind: number } } {
   const t0 = performance.now();
-  let tensors: Map<string, Tensor>;
+  let tensors: Map<string, Tensor | NarrowTensor>;
   let format = 'tensors';
   let path = '';
   let dtype: 'fp16' | 'int8' | undefined;
   const notes: string[] = [];
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    const ckpt = readCheckpoint(bytes, { name: opts.name, limits: opts.limits });
+    // A lean checkpoint's int8 / fp16 weights stay narrow (views into the bytes) through binding: see weights/narrow.ts.
+    const ckpt = readCheckpoint(bytes, { name: opts.name, limits: opts.limits, narrow: true });
     format = ckpt.format;
     dtype = storedDType(ckpt.metadata);
     notes.push(...ckpt.notes);
@@ -73,7 +75,7 @@ export function loadWeights(
     notes.push(...sd.notes);
     tensors = sd.tensors;
   } else {
-    tensors = new Map([...source].map(([k, t]) => [k, Tensor.from(t)]));
+    tensors = new Map([...source].map(([k, t]) => [k, t instanceof NarrowTensor ? t : Tensor.from(t)]));
   }
   const t1 = performance.now();
   const unread = opts.unread ?? [];

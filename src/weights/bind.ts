@@ -6,6 +6,7 @@
 import { Tensor, type TensorLike, shapeToString } from '../tensor.js';
 import { type DType, isFloatDType } from './dtype.js';
 import { WeightsMismatchError } from './errors.js';
+import { NarrowTensor, type WeightTensor } from './narrow.js';
 
 export interface ExpectedParam {
   readonly key: string;
@@ -13,8 +14,8 @@ export interface ExpectedParam {
   readonly kind?: 'param' | 'buffer';
 }
 
-/** A tensor to bind: a plain float32 tensor, or a checkpoint tensor that also says its dtype. */
-export type BindableTensor = TensorLike & { readonly dtype?: DType };
+/** A tensor to bind: a plain float32 tensor, a checkpoint tensor that also says its dtype, or a lean checkpoint's narrow weight. */
+export type BindableTensor = (TensorLike & { readonly dtype?: DType }) | NarrowTensor;
 
 export interface BindReport {
   /** Expected keys with no tensor. */
@@ -31,7 +32,8 @@ export interface BindReport {
 }
 
 export interface BindResult {
-  readonly weights: Map<string, Tensor>;
+  /** Tensors (narrow ones as they came: NarrowTensor) by expected key. */
+  readonly weights: Map<string, WeightTensor>;
   readonly report: BindReport;
 }
 
@@ -110,7 +112,7 @@ export function bindWeights(
 ): BindResult {
   const ignore = new Set(opts.ignore);
   const strict = opts.strict ?? true;
-  const weights = new Map<string, Tensor>();
+  const weights = new Map<string, WeightTensor>();
   const report: BindReport = { missing: [], unexpected: [], mismatched: [], ignored: [] };
   const wanted = new Set<string>();
   for (const e of expected) {
@@ -121,12 +123,12 @@ export function bindWeights(
       continue;
     }
     const sameShape = t.shape.length === e.shape.length && t.shape.every((d, i) => d === e.shape[i]);
-    const floatOk = t.dtype === undefined || isFloatDType(t.dtype);
+    const floatOk = t instanceof NarrowTensor || t.dtype === undefined || isFloatDType(t.dtype);
     if (!sameShape || !floatOk) {
       report.mismatched.push({ key: e.key, expected: [...e.shape], found: [...t.shape], ...(floatOk ? {} : { dtype: t.dtype }) });
       continue;
     }
-    weights.set(e.key, t instanceof Tensor ? t : new Tensor(t.data, t.shape));
+    weights.set(e.key, t instanceof Tensor || t instanceof NarrowTensor ? t : new Tensor(t.data, t.shape));
   }
   for (const key of tensors.keys()) {
     if (wanted.has(key)) continue;

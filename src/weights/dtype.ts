@@ -32,7 +32,8 @@ export function lanes(d: DType): number {
   return d === 'complex64' || d === 'complex128' ? 2 : 1;
 }
 
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether typed arrays are little-endian here (every engine in use; a view of LE file bytes needs it). */
+export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 let halfTable: Float32Array | undefined;
 

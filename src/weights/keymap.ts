@@ -16,6 +16,7 @@
  * blocks per stage: read from whichever side names stages (torch, zoo), else the standard depths.
  */
 import { Tensor } from '../tensor.js';
+import { NarrowTensor } from './narrow.js';
 import { CheckpointError } from './errors.js';
 
 export type KeyScheme = 'torch' | 'cifar' | 'paddle' | 'paddle-zoo';
@@ -220,8 +221,8 @@ export function detectKeyScheme(keys: Iterable<string>): KeyScheme {
 /** Wrappers added around a module's keys by training tools: DataParallel, torch.compile. */
 const KEY_PREFIXES = ['module.', '_orig_mod.'];
 
-export interface AdaptResult {
-  readonly tensors: Map<string, Tensor>;
+export interface AdaptResult<T = Tensor> {
+  readonly tensors: Map<string, T>;
   /** The scheme the checkpoint was read as. */
   readonly scheme: KeyScheme;
   /** The scheme of the model's keys. */
@@ -233,10 +234,12 @@ export interface AdaptResult {
   readonly notes: string[];
 }
 
-function transpose2d(t: Tensor): Tensor {
+/** A narrow weight is widened first: its scales belong to the axis being moved. */
+function transpose2d(t: Tensor | NarrowTensor): Tensor {
   const [r, c] = t.shape;
+  const data = t instanceof NarrowTensor ? t.widen() : t.data;
   const out = new Float32Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = t.data[i * c + j];
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = data[i * c + j];
   return new Tensor(out, [c, r]);
 }
 
@@ -245,11 +248,11 @@ function transpose2d(t: Tensor): Tensor {
  * from `expected` keys; the checkpoint's scheme is detected from its keys unless `opts.from` says.
  * Keys that are not ResNet parameters pass through unchanged, so the binder reports them.
  */
-export function adaptStateDict(
-  tensors: ReadonlyMap<string, Tensor>,
+export function adaptStateDict<T extends Tensor | NarrowTensor = Tensor>(
+  tensors: ReadonlyMap<string, T>,
   expected: readonly { key: string; shape: readonly number[] }[],
   opts: { from?: string } = {},
-): AdaptResult {
+): AdaptResult<T | Tensor> {
   const notes: string[] = [];
   let renamed = 0;
   // 1. Drop wrapper prefixes that every key carries.
@@ -297,7 +300,7 @@ export function adaptStateDict(
     dst.stages ??= stages;
   }
   const transposeFc = from.fcLayout !== to.fcLayout;
-  const out = new Map<string, Tensor>();
+  const out = new Map<string, T | Tensor>();
   const transposed: string[] = [];
   let passed = 0;
   let dropped = 0;
@@ -313,7 +316,7 @@ export function adaptStateDict(
       dropped++;
       continue;
     }
-    let value = t;
+    let value: T | Tensor = t;
     if (transposeFc && canon === 'fc.weight' && t.shape.length === 2) {
       value = transpose2d(t);
       transposed.push(nk);

@@ -7,10 +7,11 @@
 import type { CheckpointLimits } from '../limits.js';
 import { CheckpointError } from './errors.js';
 import { readPaddle } from './paddle.js';
-import { dequantizeInt8, storedDType } from './quantize.js';
+import { NarrowTensor } from './narrow.js';
+import { pairStored, storedDType } from './quantize.js';
 import { looksLikeSafetensors, readSafetensors } from './safetensors.js';
 import { readTorchLegacy, readTorchZip } from './torch.js';
-import type { Checkpoint, CheckpointTensor } from './types.js';
+import { CheckpointTensor, type Checkpoint } from './types.js';
 
 /** Which reader a file needs, from its magic bytes; undefined when none matches. */
 export function detectFormat(bytes: Uint8Array): Checkpoint['format'] | undefined {
@@ -43,27 +44,44 @@ function describeStart(bytes: Uint8Array): string {
   return `${bytes.length} bytes starting ${hex || '(empty)'}`;
 }
 
-/**
- * Reads any supported checkpoint. `name` (a file name) only prefixes error messages; `limits`
- * raises the readers' limits (src/limits.ts) for a genuine file that exceeds them.
- */
-export function readCheckpoint(bytes: Uint8Array, opts: { name?: string; limits?: Partial<CheckpointLimits> } = {}): Checkpoint {
+export interface ReadOptions {
+  /** A file name: only prefixes error messages. */
+  readonly name?: string;
+  /** Raises the readers' limits (src/limits.ts) for a genuine file that exceeds them. */
+  readonly limits?: Partial<CheckpointLimits>;
+  /**
+   * A lean checkpoint's (`resnet convert --dtype`) int8 and fp16 weights stay as stored, as
+   * NarrowTensors (views into `bytes`); without it they are widened to float32 CheckpointTensors
+   * (int8: dtype float32; fp16: dtype float16).
+   */
+  readonly narrow?: boolean;
+}
+
+/** Reads any supported checkpoint. */
+export function readCheckpoint(bytes: Uint8Array, opts?: ReadOptions & { narrow?: false }): Checkpoint;
+export function readCheckpoint(bytes: Uint8Array, opts: ReadOptions): Checkpoint<CheckpointTensor | NarrowTensor>;
+export function readCheckpoint(bytes: Uint8Array, opts: ReadOptions = {}): Checkpoint<CheckpointTensor | NarrowTensor> {
   try {
-    return readAny(bytes, opts.name, opts.limits);
+    const ckpt = readAny(bytes, opts.name, opts.limits);
+    if (opts.narrow || ![...ckpt.tensors.values()].some((t) => t instanceof NarrowTensor)) return ckpt;
+    const wide = new Map<string, CheckpointTensor>();
+    for (const [k, t] of ckpt.tensors) wide.set(k, t instanceof NarrowTensor ? new CheckpointTensor(t.dtype === 'int8' ? 'float32' : 'float16', t.shape, t.widen()) : t);
+    return { ...ckpt, tensors: wide };
   } catch (e) {
     if (e instanceof CheckpointError && opts.name && !e.message.startsWith(`'${opts.name}'`)) e.message = `${opts.name}: ${e.message}`;
     throw e;
   }
 }
 
-function readAny(bytes: Uint8Array, name: string | undefined, limits: Partial<CheckpointLimits> | undefined): Checkpoint {
+function readAny(bytes: Uint8Array, name: string | undefined, limits: Partial<CheckpointLimits> | undefined): Checkpoint<CheckpointTensor | NarrowTensor> {
   const what = name ? `'${name}'` : 'checkpoint';
   const format = detectFormat(bytes);
   switch (format) {
     case 'safetensors': {
-      const f = readSafetensors(bytes, { limits });
-      // A lean checkpoint (resnet convert --dtype): int8 weights widen to float32 here (fp16 already has).
-      const tensors = storedDType(f.metadata) === 'int8' ? dequantizeInt8(f.tensors) : f.tensors;
+      // A lean checkpoint (resnet convert --dtype): its I8 and F16 weights come as stored, paired with their scales.
+      const f = readSafetensors(bytes, { limits, narrow: true });
+      storedDType(f.metadata); // an unknown dtype is an error
+      const tensors = f.stored ? pairStored(f.tensors, f.stored) : f.tensors;
       return { format, tensors, others: new Map(), notes: f.notes, metadata: f.metadata };
     }
     case 'torch-zip':
@@ -89,8 +107,8 @@ function readAny(bytes: Uint8Array, name: string | undefined, limits: Partial<Ch
 /** Wrapper keys that hold a state dict, most preferred first (EMA copies last). */
 const WRAPPERS = ['state_dict', 'model', 'module', 'net', 'network', 'params', 'model_state_dict', 'model_ema', 'state_dict_ema', 'ema'];
 
-export interface StateDict {
-  readonly tensors: Map<string, CheckpointTensor>;
+export interface StateDict<T = CheckpointTensor> {
+  readonly tensors: Map<string, T>;
   /** The container path the tensors came from ('' = top level, 'model/state_dict', ...). */
   readonly path: string;
   readonly notes: string[];
@@ -108,8 +126,8 @@ function wrapperRank(path: string): number {
  * (ties go to the preferred wrapper name, so `state_dict` beats `state_dict_ema`).
  * `opts.path` forces a container.
  */
-export function extractStateDict(ckpt: Pick<Checkpoint, 'tensors'>, opts: { path?: string } = {}): StateDict {
-  const groups = new Map<string, Map<string, CheckpointTensor>>();
+export function extractStateDict<T = CheckpointTensor>(ckpt: Pick<Checkpoint<T>, 'tensors'>, opts: { path?: string } = {}): StateDict<T> {
+  const groups = new Map<string, Map<string, T>>();
   for (const [key, t] of ckpt.tensors) {
     const cut = key.lastIndexOf('/');
     const dir = cut < 0 ? '' : key.slice(0, cut);

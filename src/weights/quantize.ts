@@ -1,7 +1,7 @@
 /**
  * Lean checkpoints: conv and linear weights stored as float16 or as int8, written by
- * `resnet convert --dtype` and widened back to float32 by `readCheckpoint` (every backend then
- * sees float32 weights; the wasm backend may narrow them again in its own memory).
+ * `resnet convert --dtype`. `readCheckpoint` widens them back to float32; a model binds them as
+ * they are stored (`NarrowTensor`, see narrow.ts), and each backend widens what it needs.
  *
  * The format (safetensors, recorded in `__metadata__`):
  * - `resnet_ts.dtype`: `fp16` or `int8` (absent: a plain checkpoint).
@@ -20,7 +20,8 @@
 import type { TensorLike } from '../tensor.js';
 import { quote } from './budget.js';
 import { CheckpointError } from './errors.js';
-import type { WriteDType } from './safetensors.js';
+import { NarrowTensor } from './narrow.js';
+import type { StoredTensor, WriteDType } from './safetensors.js';
 import { CheckpointTensor } from './types.js';
 import { floatToHalfBits, halfBitsToFloat, isFloatDType, type DType } from './dtype.js';
 
@@ -133,36 +134,44 @@ export function storedDType(metadata: Readonly<Record<string, string>> | undefin
 }
 
 /**
- * Widens an int8 checkpoint's weights in place of their I8 tensors and scales: `<key>` becomes
- * float32 `q * <key>.scale`, and the scales are dropped. Every I8 tensor needs a float32 scale of
- * shape [out_channels] with finite, non-negative values, and every scale its I8 tensor.
+ * A lean checkpoint's tensors as bound weights: each I8 `<key>` becomes a NarrowTensor of its int8
+ * values and `<key>.scale` (dropped as a key), each F16 one a NarrowTensor of its bits; float
+ * tensors stay as they are. Every I8 tensor needs a float scale of shape [out_channels] with
+ * finite, non-negative values, and every scale its I8 tensor. Nothing is widened.
  */
-export function dequantizeInt8(tensors: Map<string, CheckpointTensor>): Map<string, CheckpointTensor> {
-  const out = new Map<string, CheckpointTensor>();
-  for (const [key, t] of tensors) {
+export function pairStored(tensors: ReadonlyMap<string, CheckpointTensor>, stored: ReadonlyMap<string, StoredTensor>): Map<string, CheckpointTensor | NarrowTensor> {
+  const dtypeOf = (key: string): DType | undefined => tensors.get(key)?.dtype ?? stored.get(key)?.dtype;
+  const out = new Map<string, CheckpointTensor | NarrowTensor>();
+  for (const key of [...tensors.keys(), ...stored.keys()]) {
     if (key.endsWith(SCALE_SUFFIX)) {
       const owner = key.slice(0, -SCALE_SUFFIX.length);
-      if (tensors.get(owner)?.dtype !== 'int8') {
-        const found = tensors.get(owner);
-        throw new CheckpointError(`int8 checkpoint: scale ${quote(key)} has no I8 weight ${quote(owner)} (found ${found ? found.dtype : 'nothing'} there)`);
+      if (dtypeOf(owner) !== 'int8') {
+        throw new CheckpointError(`int8 checkpoint: scale ${quote(key)} has no I8 weight ${quote(owner)} (found ${dtypeOf(owner) ?? 'nothing'} there)`);
       }
       continue;
     }
-    if (t.dtype !== 'int8') {
+    const t = tensors.get(key);
+    if (t) {
       out.set(key, t);
       continue;
     }
-    const name = key + SCALE_SUFFIX;
-    const s = tensors.get(name);
-    const want = `float32 [${t.shape[0]}] (one per output channel of ${quote(key)} [${t.shape.join(', ')}])`;
-    if (!s) throw new CheckpointError(`int8 checkpoint: ${quote(key)} is I8 but its scale ${quote(name)} is missing; expected ${want}`);
-    if (!isFloatDType(s.dtype as DType) || s.shape.length !== 1 || s.shape[0] !== t.shape[0]) {
-      throw new CheckpointError(`int8 checkpoint: scale ${quote(name)} is ${s.dtype} [${s.shape.join(', ')}]; expected ${want}`);
+    const s = stored.get(key)!;
+    if (s.dtype === 'float16') {
+      out.set(key, new NarrowTensor({ dtype: 'float16', bits: s.values }, s.shape));
+      continue;
     }
-    const bad = s.data.findIndex((v) => !(v >= 0 && Number.isFinite(v)));
-    if (bad >= 0) throw new CheckpointError(`int8 checkpoint: scale ${quote(name)}[${bad}] is ${s.data[bad]}; expected a finite value >= 0`);
-    if (t.shape.length < 2) throw new CheckpointError(`int8 checkpoint: ${quote(key)} is I8 of rank ${t.shape.length}; expected a conv or linear weight (rank >= 2)`);
-    out.set(key, new CheckpointTensor('float32', t.shape, dequantize(t.data, s.data)));
+    const name = key + SCALE_SUFFIX;
+    const sc = tensors.get(name) ?? stored.get(name);
+    const want = `float32 [${s.shape[0]}] (one per output channel of ${quote(key)} [${s.shape.join(', ')}])`;
+    if (!sc) throw new CheckpointError(`int8 checkpoint: ${quote(key)} is I8 but its scale ${quote(name)} is missing; expected ${want}`);
+    if (!isFloatDType(sc.dtype) || sc.shape.length !== 1 || sc.shape[0] !== s.shape[0]) {
+      throw new CheckpointError(`int8 checkpoint: scale ${quote(name)} is ${sc.dtype} [${sc.shape.join(', ')}]; expected ${want}`);
+    }
+    const scale = sc instanceof CheckpointTensor ? sc.data : Float32Array.from(sc.values as Uint16Array, halfBitsToFloat);
+    const bad = scale.findIndex((v) => !(v >= 0 && Number.isFinite(v)));
+    if (bad >= 0) throw new CheckpointError(`int8 checkpoint: scale ${quote(name)}[${bad}] is ${scale[bad]}; expected a finite value >= 0`);
+    if (s.shape.length < 2) throw new CheckpointError(`int8 checkpoint: ${quote(key)} is I8 of rank ${s.shape.length}; expected a conv or linear weight (rank >= 2)`);
+    out.set(key, new NarrowTensor({ dtype: 'int8', q: s.values, scale }, s.shape));
   }
   return out;
 }

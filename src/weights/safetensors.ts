@@ -6,8 +6,9 @@
  */
 import type { CheckpointLimits } from '../limits.js';
 import { quote, resolveLimits } from './budget.js';
-import { type DType, floatToHalfBits, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
+import { type DType, floatToHalfBits, HOST_LITTLE_ENDIAN, ITEM_SIZE, viewOrDecodeFloat32 } from './dtype.js';
 import { SafetensorsError } from './errors.js';
+import { DTYPE_METADATA_KEY } from './quantize.js';
 import { CheckpointTensor } from './types.js';
 import type { TensorLike } from '../tensor.js';
 
@@ -23,9 +24,19 @@ export interface SafetensorsFile {
   readonly tensors: Map<string, CheckpointTensor>;
   readonly metadata?: Record<string, string>;
   readonly headerLength: number;
+  /**
+   * With `narrow` and a lean checkpoint: its I8 and F16 tensors as stored (views into the bytes
+   * where aligned), in place of float32 ones in `tensors`; quantize.ts pairs them with their scales.
+   */
+  readonly stored?: Map<string, StoredTensor>;
   /** What the reader noticed (none at present: gaps and duplicates are errors). */
   readonly notes: string[];
 }
+
+/** An I8 or F16 tensor as the file stores it. */
+export type StoredTensor =
+  | { readonly dtype: 'int8'; readonly shape: number[]; readonly values: Int8Array }
+  | { readonly dtype: 'float16'; readonly shape: number[]; readonly values: Uint16Array };
 
 /**
  * True when the bytes start like a safetensors file: a header length of at least 2, then '{'. A
@@ -90,8 +101,10 @@ function scanHeader(text: string, maxDepth: number): void {
 /**
  * Reads a safetensors file. F32 tensors at 4-byte aligned offsets (all of them from the reference
  * writer) are views into `bytes` with no copy: the tensors change if those bytes are modified.
+ * `narrow`: a lean checkpoint's (`__metadata__` names `resnet_ts.dtype`) I8 and F16 tensors are
+ * not widened but returned in `stored`, also as views where aligned.
  */
-export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<CheckpointLimits> } = {}): SafetensorsFile {
+export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<CheckpointLimits>; narrow?: boolean } = {}): SafetensorsFile {
   const limits = resolveLimits(opts.limits);
   const maxHeader = limits.maxSafetensorsHeaderBytes;
   if (bytes.length < 8) {
@@ -200,11 +213,20 @@ export function readSafetensors(bytes: Uint8Array, opts: { limits?: Partial<Chec
   }
 
   const tensors = new Map<string, CheckpointTensor>();
+  const stored = opts.narrow && metadata?.[DTYPE_METADATA_KEY] !== undefined ? new Map<string, StoredTensor>() : undefined;
   for (const e of entries) {
     const count = (e.end - e.begin) / ITEM_SIZE[e.dtype];
-    tensors.set(e.key, new CheckpointTensor(e.dtype, e.shape, viewOrDecodeFloat32(bytes, dataStart + e.begin, count, e.dtype)));
+    const at = bytes.byteOffset + dataStart + e.begin;
+    if (stored && e.dtype === 'int8') {
+      stored.set(e.key, { dtype: 'int8', shape: e.shape, values: new Int8Array(bytes.buffer, at, count) });
+    } else if (stored && e.dtype === 'float16' && HOST_LITTLE_ENDIAN) {
+      const values = at % 2 === 0 ? new Uint16Array(bytes.buffer, at, count) : new Uint16Array(bytes.buffer.slice(at, at + 2 * count));
+      stored.set(e.key, { dtype: 'float16', shape: e.shape, values });
+    } else {
+      tensors.set(e.key, new CheckpointTensor(e.dtype, e.shape, viewOrDecodeFloat32(bytes, dataStart + e.begin, count, e.dtype)));
+    }
   }
-  return { tensors, metadata, headerLength, notes };
+  return { tensors, metadata, headerLength, notes, ...(stored ? { stored } : {}) };
 }
 
 /** The dtypes writeSafetensors stores: float32, float16 (rounded to nearest even) and int8 (integers in [-128, 127]). */

@@ -22,10 +22,11 @@ export type CheckpointValue = number | string | boolean | null;
 
 export type CheckpointFormat = 'safetensors' | 'torch-zip' | 'torch-legacy' | 'paddle';
 
-export interface Checkpoint {
+/** `T`: `CheckpointTensor | NarrowTensor` when read with `narrow` (see load.ts readCheckpoint). */
+export interface Checkpoint<T = CheckpointTensor> {
   readonly format: CheckpointFormat;
   /** Every tensor, keyed by its path: nesting levels joined with '/' (`state_dict/conv1.weight`). */
-  readonly tensors: Map<string, CheckpointTensor>;
+  readonly tensors: Map<string, T>;
   /** Non-tensor leaves (numbers, strings, booleans, None), keyed the same way. */
   readonly others: Map<string, CheckpointValue>;
   /** What the reader noticed and skipped or assumed (location strings, Paddle name tables...). */

@@ -1,13 +1,17 @@
 // ResNet-50 with int8 weights in a Worker (workerd, `wrangler dev --local`): one forward at 224x224
 // on a fixed input, then the planned and actual wasm memory. The int8 checkpoint (make-weights.mjs)
-// is bundled as a Data module; createModel picks the lean memory mode for it.
-import { createModel, Tensor } from '../../../dist/worker.js';
+// is bundled as a Data module; createModel picks the lean memory mode for it, keeping the int8
+// weights as stored. `?mode=widened` binds them widened to float32 instead (readCheckpoint, then
+// the lean mode on the map: what createModel did before), for measure.mjs's comparison.
+import { createModel, readCheckpoint, Tensor } from '../../../dist/worker.js';
 import weights from './resnet50-int8.safetensors';
 
 let model;
 export default {
-  async fetch() {
-    model ??= createModel('resnet50', { weights: new Uint8Array(weights) });
+  async fetch(request) {
+    const widened = new URL(request.url).searchParams.get('mode') === 'widened';
+    const bytes = new Uint8Array(weights);
+    model ??= widened ? createModel('resnet50', { weights: new Map(readCheckpoint(bytes).tensors), lean: true }) : createModel('resnet50', { weights: bytes });
     const m = await model;
     const size = 224;
     const data = new Float32Array(3 * size * size);

@@ -8,6 +8,7 @@
  */
 import { graphParams, inferShapes, nodeInputs, type Graph, type GraphNode } from '../../graph.js';
 import { sameShape, shapeToString, sizeOf, type Tensor } from '../../tensor.js';
+import { floatTensor } from '../../weights/narrow.js';
 import type { Backend, Executable, WeightMap } from '../backend.js';
 import { batchNorm } from './ops/batchnorm.js';
 import { conv2d } from './ops/conv2d.js';
@@ -33,7 +34,8 @@ export const referenceBackend: Backend = {
 
 /**
  * Looks up every state-dict key the graph reads (`node.params.*`) and checks its shape. All
- * problems are reported at once, each naming the key, its node and both shapes.
+ * problems are reported at once, each naming the key, its node and both shapes. Narrow weights
+ * (a lean checkpoint's) are widened here: the oracle computes in float32 / float64 only.
  */
 function resolveWeights(graph: Graph, weights: WeightMap): Map<string, Tensor> {
   const found = new Map<string, Tensor>();
@@ -45,7 +47,7 @@ function resolveWeights(graph: Graph, weights: WeightMap): Map<string, Tensor> {
     } else if (!sameShape(t.shape, p.shape)) {
       problems.push(`'${p.key}' (node ${p.node}) has shape ${shapeToString(t.shape)}, expected ${shapeToString(p.shape)}`);
     } else {
-      found.set(p.key, t);
+      found.set(p.key, floatTensor(t));
     }
   }
   if (problems.length > 0) {

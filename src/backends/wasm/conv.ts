@@ -22,7 +22,7 @@
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
 import type { ParallelKernel } from './threads.js';
-import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
+import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, type PanelDType } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
@@ -75,28 +75,36 @@ export function convPackedBytes(c: ConvGeometry, method: ConvMethod, narrow?: Na
 
 /** Where a conv's raw weights lie in wasm memory for packing (byte addresses; 0: none). */
 export interface RawConvWeights {
-  /** OIHW [outChannels, inChannels / groups, kh, kw]. */
+  /** OIHW [outChannels, inChannels / groups, kh, kw], stored as `src` says (stageWeight). */
   readonly weight: number;
+  /** The weight's dtype code (PANEL_DTYPE); default float32. */
+  readonly src?: PanelDType;
+  /** An int8 weight's scales, [outChannels]; 0 or absent: none. */
+  readonly wscale?: number;
   /** [outChannels], multiplied into the weights (a folded BN); 0: none. */
   readonly scale: number;
   /** [outChannels]; 0: zeros. Winograd sets carry no bias (the output transform adds it; see runConv). */
   readonly bias: number;
 }
 
-/** Packs a conv's raw weights (scale folded in) for its method into dst (convPackedFloats(c) floats), in wasm. */
+/**
+ * Packs a conv's raw weights (scale folded in) for its method into dst (convPackedBytes(c, method,
+ * narrow) bytes), in wasm: GEMM panels from weights staged as stored (float32, int8 or fp16; see
+ * stageWeight) into float32 panels, or narrow ones when `narrow` is given; Winograd sets from
+ * float32 weights only (stage them widened).
+ */
 export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels): void {
-  if (narrow) {
-    const pack = narrow === 'int8' ? k.pack_gemm_weights_q8 : k.pack_gemm_weights_f16;
-    pack(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, raw.weight, raw.scale, raw.bias, dst);
-    return;
-  }
   if (isWinograd(method)) {
+    if ((raw.src ?? PANEL_DTYPE.float32) !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
     k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
     return;
   }
   // The stem kernel reads its depth in the order (kx, ky, ci): its weights go with the kernel's axes swapped.
   const swap = method === 'stem' ? 1 : 0;
-  k.pack_gemm_weights(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.weight, raw.scale, raw.bias, dst);
+  const panels = narrow ? PANEL_DTYPE[narrow] : PANEL_DTYPE.float32;
+  k.pack_gemm_panels(
+    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, raw.scale, raw.bias, dst, panels,
+  );
 }
 
 /**

@@ -17,7 +17,7 @@ import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../f
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, loadSharedKernelModule, registerKernelModule, type KernelExports, type KernelModule } from './kernels.js';
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod, type NarrowPanels } from './conv.js';
-import { packedConvBytesF16, packedConvBytesQ8, packedConvFloats } from './pack.js';
+import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, stagedBytes, stageWeight } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
@@ -226,11 +226,12 @@ class WasmGraphExecutable implements WasmExecutable {
     this.weightBytes = top - weightsStart;
     // Each raw weight is copied past the packed ones (where activations go later) with its
     // per-channel scale and bias, then packed from there by a wasm kernel (assembly/pack.ts).
-    let rawFloats = 0;
+    // A lean checkpoint's weights are copied as stored (int8 with scales, fp16) and packed from there.
+    let rawBytes = 0;
     for (const n of fused.nodes) {
-      if (n.op === 'conv' || n.op === 'linear') rawFloats = Math.max(rawFloats, n.weight.length + n.bias.length + ALIGN / 4);
+      if (n.op === 'conv' || n.op === 'linear') rawBytes = Math.max(rawBytes, stagedBytes(n.weight.length, n.bias.length) + n.bias.length * 4 + ALIGN);
     }
-    this.ensureMemory(top + rawFloats * 4 + SLACK);
+    this.ensureMemory(top + rawBytes + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     const raw = top;
     for (const n of fused.nodes) {
@@ -239,12 +240,10 @@ class WasmGraphExecutable implements WasmExecutable {
         f32.set(n.bias, c.bias! / 4);
         this.packConvAt(n, c.method!, c.packed!, raw, c.bias!, c.narrow);
       } else if (n.op === 'linear') {
-        f32.set(n.weight, raw / 4);
-        const bias = alignUp(raw + n.weight.length * 4);
-        f32.set(n.bias, bias / 4);
-        if (c.narrow === 'int8') k.pack_gemm_weights_q8(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
-        else if (c.narrow === 'fp16') k.pack_gemm_weights_f16(n.outFeatures, n.inFeatures, 1, 1, 1, raw, 0, bias, c.packed!);
-        else k.pack_gemm_weights(n.outFeatures, n.inFeatures, 1, 1, 1, 0, raw, 0, bias, c.packed!);
+        const w = stageWeight(k.memory.buffer, raw, n.weight);
+        f32.set(n.bias, w.end / 4);
+        const panels = c.narrow ? PANEL_DTYPE[c.narrow] : PANEL_DTYPE.float32;
+        k.pack_gemm_panels(n.outFeatures, n.inFeatures, 1, 1, 1, 0, w.src, w.weight, w.wscale, 0, w.end, c.packed!, panels);
       } else if (n.op === 'affine') {
         f32.set(n.scale, c.scale! / 4);
         f32.set(n.shift, c.shift! / 4);
@@ -278,14 +277,16 @@ class WasmGraphExecutable implements WasmExecutable {
     else member.run(name, args, plan.partBytes, (part, parts) => kernel(...args, part, parts, plan.partBytes));
   }
 
-  /** Copies a conv's raw weight (and BN scale) to `raw`, then packs it for `method` at `dst`, in wasm. */
+  /**
+   * Copies a conv's raw weight (as stored; widened to float32 for a Winograd set) and BN scale to
+   * `raw`, then packs it for `method` at `dst`, in wasm.
+   */
   private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number, narrow?: NarrowPanels): void {
     const k = this.kernels();
-    const f32 = new Float32Array(k.memory.buffer);
-    f32.set(n.weight, raw / 4);
-    const scale = n.scale ? alignUp(raw + n.weight.length * 4) : 0;
-    if (n.scale) f32.set(n.scale, scale / 4);
-    packConv(k, n, dst, { weight: raw, scale, bias }, method, narrow);
+    const w = stageWeight(k.memory.buffer, raw, n.weight, isWinograd(method));
+    const scale = n.scale ? w.end : 0;
+    if (n.scale) new Float32Array(k.memory.buffer).set(n.scale, scale / 4);
+    packConv(k, n, dst, { ...w, scale, bias }, method, narrow);
   }
 
   /**

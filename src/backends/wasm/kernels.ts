@@ -57,6 +57,11 @@ export interface KernelExports {
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number, ...parts: PartArgs
   ): void;
   stem_scratch_bytes(ow: number): number;
+  /** Any source dtype (PANEL_DTYPE: float32, int8 with its scales at wscale, fp16 bits) into any panel dtype (pack.ts). */
+  pack_gemm_panels(
+    cout: number, cinG: number, kh: number, kw: number, groups: number, swap: number,
+    src: number, weight: number, wscale: number, scale: number, bias: number, dst: number, dstType: number,
+  ): void;
   pack_gemm_weights(
     cout: number, cinG: number, kh: number, kw: number, groups: number, swap: number,
     weight: number, scale: number, bias: number, dst: number,

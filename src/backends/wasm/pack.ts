@@ -5,6 +5,9 @@
  * for each k in patch order (ky, kx, ci) the 8 weights of its columns (zeros past the group's end).
  * see: XNNPACK src/packing.c (xnn_pack_f32_gemm_goi_w, "bias first").
  */
+import { writeFloat32 } from '../../weights/narrow.js';
+import type { FusedWeight } from '../fuse.js';
+import { ALIGN, alignUp } from './plan.js';
 
 /** Columns per packed panel; equals NR in assembly/gemm.ts. */
 export const PANEL = 8;
@@ -32,4 +35,45 @@ export function packedConvBytesQ8(outChannels: number, inPerGroup: number, kh: n
   const k = kh * kw * inPerGroup;
   const panels = Math.ceil(outChannels / groups / PANEL);
   return groups * panels * (PANEL * 8 + PANEL * k);
+}
+
+/** Dtype codes of assembly/pack.ts pack_gemm_panels: of the source weights and of the panels. */
+export const PANEL_DTYPE = { float32: 0, int8: 1, fp16: 2 } as const;
+export type PanelDType = (typeof PANEL_DTYPE)[keyof typeof PANEL_DTYPE];
+
+/** A weight staged in wasm memory for packing: its dtype code, where it and its int8 scales lie (byte addresses; wscale 0: none), and the first aligned byte after. */
+export interface StagedWeight {
+  readonly src: PanelDType;
+  readonly weight: number;
+  readonly wscale: number;
+  readonly end: number;
+}
+
+/** Bytes stageWeight may take for a weight of `length` elements and `channels` output channels (float32 and its alignment, the worst case). */
+export function stagedBytes(length: number, channels: number): number {
+  return length * 4 + channels * 4 + 2 * ALIGN;
+}
+
+/**
+ * Copies a fused weight into wasm memory at `at` (ALIGN-aligned) for the packers: as it is
+ * stored (float32; int8 values then their float32 scales; fp16 bits), so that no float32 copy of
+ * a narrow weight is made in the JS heap, or with `widen` as float32 (for the Winograd packer,
+ * which reads float32 only; int8 widens to q * scale rounded once, as readCheckpoint does).
+ */
+export function stageWeight(memory: ArrayBuffer, at: number, w: FusedWeight, widen = false): StagedWeight {
+  if (w instanceof Float32Array || widen) {
+    const f32 = new Float32Array(memory, at, w.length);
+    if (w instanceof Float32Array) f32.set(w);
+    else writeFloat32(w.stored, f32, 0);
+    return { src: PANEL_DTYPE.float32, weight: at, wscale: 0, end: alignUp(at + 4 * w.length) };
+  }
+  const d = w.stored;
+  if (d.dtype === 'float16') {
+    new Uint16Array(memory, at, d.bits.length).set(d.bits);
+    return { src: PANEL_DTYPE.fp16, weight: at, wscale: 0, end: alignUp(at + 2 * d.bits.length) };
+  }
+  new Int8Array(memory, at, d.q.length).set(d.q);
+  const wscale = alignUp(at + d.q.length);
+  new Float32Array(memory, wscale, d.scale.length).set(d.scale);
+  return { src: PANEL_DTYPE.int8, weight: at, wscale, end: alignUp(wscale + 4 * d.scale.length) };
 }

@@ -12,7 +12,7 @@
  * - linear: the conv kernel as a 1x1 conv over [N, F, 1, 1];
  * - the rest: one thread per output element.
  */
-import type { FusedNode } from '../fuse.js';
+import { widenWeight, type FusedNode, type FusedWeight } from '../fuse.js';
 import { conv2dInfo, pool2dInfo, poolTapCounts } from '../../shape.js';
 import { sizeOf, shapeToString } from '../../tensor.js';
 import { convTile, gridFor } from './plan.js';
@@ -96,7 +96,8 @@ interface GemmConv {
   readonly stride: readonly [number, number];
   readonly pads: readonly [number, number, number, number];
   readonly dilation: readonly [number, number];
-  readonly weight: Float32Array;
+  /** As bound; a narrow one (a lean checkpoint's) is widened here, at compile. */
+  readonly weight: FusedWeight;
   /** Per output channel, multiplied into the weight while packing (a folded BN); none for linear. */
   readonly scale?: Float32Array;
   readonly bias: Float32Array;
@@ -114,10 +115,11 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
   // n runs over coutG ('tiled') or over coutG rounded up to blocks of 8, zero-padded ('registers').
   const nPacked = kind === 'tiled' ? coutG : 8 * Math.ceil(coutG / 8);
   const packed = new Float32Array(c.groups * k * nPacked);
+  const w = widenWeight(c.weight);
   for (let g = 0; g < c.groups; g++) {
     for (let n = 0; n < coutG; n++) {
       const s = c.scale ? c.scale[g * coutG + n] : 1;
-      for (let t = 0; t < k; t++) packed[(g * k + t) * nPacked + n] = c.weight[(g * coutG + n) * k + t] * s;
+      for (let t = 0; t < k; t++) packed[(g * k + t) * nPacked + n] = w[(g * coutG + n) * k + t] * s;
     }
   }
   const weight = uploadConst(device, `${c.name}.weight`, packed);
