@@ -67,7 +67,7 @@ describe('resnet bench reports', () => {
     const svg = join(tmp, 'layers.svg');
     const r = resnet(['bench', '--model', 'resnet20', '--svg', svg, '--runs', '2', '--warmup', '0', '--md']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^# resnet bench: resnet20 1x3x32x32 on wasm\n/);
+    expect(r.stdout).toMatch(/^# resnet bench: resnet20 1x3x32x32 on wasm, \d+ threads?\n/);
     expect(r.stdout).toMatch(/\| p50 ms \| p90 ms \| p99 ms \|/);
     expect(r.stdout).toMatch(/\| layer \| output \| MMACs \| kernel \| ms \| % time \| GFLOP\/s \| % peak \|/);
     expect(r.stdout).toMatch(/\| layer2\.0\.conv1 \| 32x16x16 \| [\d.]+ \| (gemm|winograd-s2) \|/);

@@ -104,7 +104,14 @@ describe('resnet bench', () => {
     const b = JSON.parse(lines[0]);
     for (const k of ['medianMs', 'p90Ms', 'imagesPerSecond', 'gflops']) expect(b[k], k).toBeGreaterThan(0);
     expect(b).toMatchObject({ model: 'resnet20', backend: 'reference', batch: 2, threads: 1 });
-    expect(resnet(['bench', '--model', 'resnet20', '--threads', '4']).stderr).toMatch(/single-threaded/);
+    // --threads: the wasm backend's; a usage error with another backend or outside 1..256.
+    const two = resnet(['bench', '--model', 'resnet20', '--threads', '2', '--runs', '2', '--warmup', '0', '--json']);
+    expect(two.code, two.stderr).toBe(0);
+    expect(JSON.parse(two.stdout)).toMatchObject({ backend: 'wasm', threads: 2 });
+    const ref = resnet(['bench', '--model', 'resnet20', '--backend', 'reference', '--threads', '2']);
+    expect([ref.code, ref.stderr.trim()]).toEqual([2, "resnet: error: --threads sets the wasm backend's threads; expected --backend wasm, auto or none, got 'reference'"]);
+    const zero = resnet(['bench', '--model', 'resnet20', '--threads', '0']);
+    expect([zero.code, zero.stderr.trim()]).toEqual([2, "resnet: error: --threads expects an integer from 1 to 256, got '0'"]);
   });
 
   it('has a cold start section: model.timings, the first forward and its total over the warm median, in text and in --json', () => {
