@@ -178,7 +178,8 @@ class WasmGraphExecutable implements WasmExecutable {
   private readonly parts: number;
   private member: PoolMember | undefined;
   threadsNote: string | undefined;
-  readonly threadsReady: Promise<void>;
+  private readonly shared: Threading['shared'];
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly graph: Graph,
@@ -250,9 +251,16 @@ class WasmGraphExecutable implements WasmExecutable {
       }
     }
     this.timings = { ...before, pack: performance.now() - start };
-    // The workers start in the background: forwards run on this thread until they are ready.
-    const shared = threading.shared;
-    this.threadsReady = !shared
+    this.shared = threading.shared;
+  }
+
+  /**
+   * Starts the workers (once): after the first run, so that starting them does not compete with
+   * the cold start, or when asked for (settle). Forwards run on this thread until they are ready.
+   */
+  get threadsReady(): Promise<void> {
+    const shared = this.shared;
+    this.starting ??= !shared
       ? Promise.resolve()
       : joinPool(this.parts, shared.module, shared.memory).then(
           (member) => {
@@ -263,6 +271,7 @@ class WasmGraphExecutable implements WasmExecutable {
             this.threadsNote = `${this.parts} threads asked for, running on 1: ${e instanceof Error ? e.message : e}`;
           },
         );
+    return this.starting;
   }
 
   get threads(): number {
@@ -451,6 +460,7 @@ class WasmGraphExecutable implements WasmExecutable {
   async run(input: Tensor): Promise<Record<string, Tensor>> {
     const start = performance.now();
     const result = this.forward(input);
+    void this.threadsReady; // the first run done, the workers start in the background
     // A lazy model spends up to this run's own time making Winograd sets (the first run makes none:
     // it is the cold start).
     if (this.pending.length > 0 && this.runs++ > 0) this.makeWinogradSets(performance.now() - start);
