@@ -450,16 +450,13 @@ export function linear_f32(
   apack += <usize>part * partBytes;
   if (wide != 0) wide += <usize>part * partBytes;
   if (m < n) {
-    const panels = (n + NR - 1) / NR;
-    const p0 = partStart(panels, part, parts);
-    const j0 = min(n, p0 * NR);
-    const j1 = min(n, partStart(panels, part + 1, parts) * NR);
+    const j0 = partFrom(n, NR, part, parts);
+    const j1 = partFrom(n, NR, part + 1, parts);
     const srcPanelB = wide == 0 ? <usize>panelFloats(k) << 2 : half ? <usize>panelBytesF16(k) : <usize>panelBytesQ8(k);
-    if (j1 > j0) f32_gemm(m, j1 - j0, k, a, k, w + <usize>p0 * srcPanelB, c + (<usize>j0 << 2), n, 0, 0, false, apack, wide, half);
+    if (j1 > j0) f32_gemm(m, j1 - j0, k, a, k, w + <usize>(j0 / NR) * srcPanelB, c + (<usize>j0 << 2), n, 0, 0, false, apack, wide, half);
   } else {
-    const tiles = (m + MR - 1) / MR;
-    const i0 = min(m, partStart(tiles, part, parts) * MR);
-    const i1 = min(m, partStart(tiles, part + 1, parts) * MR);
+    const i0 = partFrom(m, MR, part, parts);
+    const i1 = partFrom(m, MR, part + 1, parts);
     if (i1 > i0) f32_gemm(i1 - i0, n, k, a + (<usize>i0 * k << 2), k, w, c + (<usize>i0 * n << 2), n, 0, 0, false, apack, wide, half);
   }
 }
@@ -575,6 +572,12 @@ function convBlockRows(kh: i32, kw: i32, cin: i32, groups: i32): i32 {
   return <i32>((<i64>total * p) / parts);
 }
 
+/** Where part p starts in `total` items cut in units of `unit` items (part p ends where part p + 1 starts). */
+// @ts-ignore: decorator
+@inline export function partFrom(total: i32, unit: i32, p: i32, parts: i32): i32 {
+  return min(total, partStart((total + unit - 1) / unit, p, parts) * unit);
+}
+
 /**
  * Scratch bytes conv2d_nhwc needs for an output of m pixels: one block of im2col rows (none for a
  * direct 1x1 conv) and one group's packed A of that block.
@@ -620,13 +623,11 @@ export function conv2d_nhwc(
     scratch += <usize>part * partBytes;
     if (wide != 0) wide += <usize>part * partBytes;
     if (groups == 1 && m < cout) {
-      const panels = (cout + NR - 1) / NR;
-      jBeg = min(cout, partStart(panels, part, parts) * NR);
-      jEnd = min(cout, partStart(panels, part + 1, parts) * NR);
+      jBeg = partFrom(cout, NR, part, parts);
+      jEnd = partFrom(cout, NR, part + 1, parts);
     } else {
-      const tiles = (m + MR - 1) / MR;
-      mBeg = min(m, partStart(tiles, part, parts) * MR);
-      mEnd = min(m, partStart(tiles, part + 1, parts) * MR);
+      mBeg = partFrom(m, MR, part, parts);
+      mEnd = partFrom(m, MR, part + 1, parts);
     }
   }
   // Blocks of rows keep their A (im2col rows, packed copy) in L2 while f32_gemm passes over W.

@@ -36,7 +36,7 @@
 // column), 5 EO slices by row and 5 OE slices by column of 4 rows per tile (row 4 * tile + the
 // O index), and one OO slice of 16 rows per tile (16 * tile + 4 * row + column). Tiles run in
 // blocks so V and M stay in cache.
-import { f32_gemm, gemm_scratch_bytes, panelFloats, partStart, NR, MR } from './gemm';
+import { f32_gemm, gemm_scratch_bytes, panelFloats, partFrom, NR, MR } from './gemm';
 
 /** Bytes of one GEMM's A (V[xi] of a block) kept in L2. */
 const SLICE_BYTES: i32 = 256 * 1024;
@@ -367,13 +367,11 @@ export function winograd_nhwc(
   if (parts > 1) {
     scratch += <usize>part * partBytes;
     if (tiles >= parts * block) {
-      const units = (tiles + MR - 1) / MR;
-      tBeg = min(tiles, partStart(units, part, parts) * MR);
-      tEnd = min(tiles, partStart(units, part + 1, parts) * MR);
+      tBeg = partFrom(tiles, MR, part, parts);
+      tEnd = partFrom(tiles, MR, part + 1, parts);
     } else {
-      const panels = (cout + NR - 1) / NR;
-      cBeg = min(cout, partStart(panels, part, parts) * NR);
-      cEnd = min(cout, partStart(panels, part + 1, parts) * NR);
+      cBeg = partFrom(cout, NR, part, parts);
+      cEnd = partFrom(cout, NR, part + 1, parts);
       if (cEnd <= cBeg) return;
     }
   }

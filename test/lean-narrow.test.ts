@@ -10,6 +10,7 @@
  * - the named errors of bad scales on the narrow path.
  */
 import v8 from 'node:v8';
+import { wasmArena } from './helpers/wasm-pack-oracle.js';
 import { describe, expect, it } from 'vitest';
 import { createModel } from '../src/api.js';
 import type { Backend } from '../src/backends/backend.js';
@@ -93,14 +94,7 @@ describe('narrow weights give the outputs of their float32 widening, bit for bit
 describe.each([false, true])('pack_gemm_panels from narrow sources, relaxed=%s', (relaxed) => {
   it('packs int8 and fp16 weights into the bytes their float32 widening packs to, every panel dtype, groups, swap, BN scale', async () => {
     const k = (await instantiateKernels((await loadKernelModule({ relaxed })).module)) as KernelExports;
-    let top = Math.ceil(k.heap_base() / 64) * 64;
-    const alloc = (bytes: number) => {
-      const p = top;
-      top = Math.ceil((top + bytes + 64) / 64) * 64;
-      const need = top + 64 - k.memory.buffer.byteLength;
-      if (need > 0) k.memory.grow(Math.ceil(need / 65536));
-      return p;
-    };
+    const alloc = wasmArena(k);
     // [cout, cinG, kh, kw, groups]; channel 1 of each int8 weight reaches only ±100, not ±127.
     const shapes: [number, number, number, number, number][] = [[13, 5, 3, 3, 1], [16, 4, 1, 1, 2], [9, 3, 7, 7, 1], [64, 4, 3, 3, 32], [3, 17, 1, 1, 1]];
     for (const [cout, cinG, kh, kw, groups] of shapes) {

@@ -6,6 +6,7 @@
  * the dequantized weights (q * scale, scale = max |w| / 127 per output channel). Both builds.
  */
 import v8 from 'node:v8';
+import { wasmArena } from './helpers/wasm-pack-oracle.js';
 import { describe, expect, it } from 'vitest';
 import { instantiateKernels, loadKernelModule } from '../src/backends/wasm/kernels.js';
 import { packedConvBytesF16, packedConvBytesQ8 } from '../src/backends/wasm/pack.js';
@@ -24,14 +25,7 @@ describe.each([
   it('sweeps m, n, k through every tail and several widening chunks', async () => {
     const { module } = await loadKernelModule({ relaxed });
     const k = await instantiateKernels(module);
-    let top = Math.ceil(k.heap_base() / 64) * 64;
-    const alloc = (bytes: number) => {
-      const p = top;
-      top = Math.ceil((top + bytes + 64) / 64) * 64;
-      const need = top + 64 - k.memory.buffer.byteLength;
-      if (need > 0) k.memory.grow(Math.ceil(need / 65536));
-      return p;
-    };
+    const alloc = wasmArena(k);
     const cases: [number, number, number][] = [[7, 37, 4099], [13, 9, 2053]];
     for (const m of [1, 3, 4, 5, 6, 7, 13]) for (const n of [1, 3, 4, 5, 8, 9, 17]) for (const kc of [1, 2, 5, 17, 31]) cases.push([m, n, kc]);
     for (const [m, n, kc] of cases) {

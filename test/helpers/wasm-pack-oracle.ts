@@ -123,3 +123,18 @@ export function packWinogradSets(u: readonly Float64Array[], cout: number, cin: 
   u.forEach((set, xi) => out.set(packConvWeights(Float32Array.from(set), zeros, cout, cin, 1, 1, 1), xi * per));
   return out;
 }
+
+/**
+ * A bump allocator over a kernels instance's memory, from its heap base: each call returns the
+ * next 64-byte-aligned address with `bytes` (and 64 bytes of slack) free, growing the memory.
+ */
+export function wasmArena(k: { heap_base(): number; readonly memory: WebAssembly.Memory }): (bytes: number) => number {
+  let top = Math.ceil(k.heap_base() / 64) * 64;
+  return (bytes: number) => {
+    const p = top;
+    top = Math.ceil((top + bytes + 64) / 64) * 64;
+    const need = top + 64 - k.memory.buffer.byteLength;
+    if (need > 0) k.memory.grow(Math.ceil(need / 65536));
+    return p;
+  };
+}
