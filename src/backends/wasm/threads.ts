@@ -215,12 +215,23 @@ const YIELD = -1; // return to the event loop for a message (attach/detach a mem
 const QUIT = -2;
 
 /**
- * Milliseconds a thread polls (Atomics.load) for the next call or for the workers to finish before
- * it sleeps in Atomics.wait. Waking a sleeping thread took 0.1-0.2 ms here (a VM's futex), as long
- * as a small conv's part: with a poll of 20000 loads (tens of microseconds) ResNet-50 b1 ran at 0.55x
- * its single-thread time on 2 threads, each conv of 14x14 or less about 0.2 ms over half its time.
+ * How long a thread polls (Atomics.load) for the next call or for the workers to finish before it
+ * sleeps in Atomics.wait: SPIN_LONG_MS while its recent waits were short (the threads run side by
+ * side: a poll catches the other's signal without the 0.1-0.2 ms of waking a sleeper), SPIN_SHORT_MS
+ * once they average over WAIT_LONG_MS (the other thread is descheduled: the cores are oversubscribed,
+ * and a polling thread would hold a core another thread needs). Measured, ResNet-50 b1 on 2 cores:
+ * two processes of 2 threads each made 6.5 images/s together polling 2 ms always, 14.4 polling
+ * 0.05 ms always (15.4 with one thread each); interleaved with other engines, one process ran at
+ * 0.52-0.55 of its one-thread time polling 2 ms and 0.59-0.60 polling 0.05 ms.
  */
-const SPIN_MS = 2;
+const SPIN_LONG_MS = 2;
+const SPIN_SHORT_MS = 0.05;
+const WAIT_LONG_MS = 1;
+
+/** The poll for the next wait, from a moving average of the recent waits (ms). */
+function spinFor(recentWaitMs: number): number {
+  return recentWaitMs > WAIT_LONG_MS ? SPIN_SHORT_MS : SPIN_LONG_MS;
+}
 
 /**
  * The worker's whole program (a classic script; the factory appends how PORT and onMessage are
@@ -229,23 +240,30 @@ const SPIN_MS = 2;
  */
 const WORKER_SOURCE = `'use strict';
 const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, MEM = ${MEM}, NARGS = ${NARGS}, ERR = ${ERR}, PARTS = ${PARTS}, ARGS = ${ARGS};
-const YIELD = ${YIELD}, QUIT = ${QUIT}, SPIN_MS = ${SPIN_MS};
+const YIELD = ${YIELD}, QUIT = ${QUIT};
+const spinFor = (recentWaitMs) => (recentWaitMs > ${WAIT_LONG_MS} ? ${SPIN_SHORT_MS} : ${SPIN_LONG_MS}); // as spinFor in threads.ts
 const models = new Map();
 const args = []; // reused: a call allocates nothing
 let ctrl, part, names, seen;
+let recentWait = 0; // ms, moving average over this worker's waits for a call
 function serve() {
   for (;;) {
     let g = Atomics.load(ctrl, GEN);
     if (g === seen) {
       const t0 = performance.now();
+      const spin = spinFor(recentWait);
       for (let s = 1; g === seen; s++) {
         g = Atomics.load(ctrl, GEN);
-        if ((s & 255) === 0 && performance.now() - t0 > SPIN_MS) break;
+        if ((s & 255) === 0 && performance.now() - t0 > spin) break;
       }
-    }
-    while (g === seen) {
-      Atomics.wait(ctrl, GEN, seen);
-      g = Atomics.load(ctrl, GEN);
+      while (g === seen) {
+        Atomics.wait(ctrl, GEN, seen);
+        g = Atomics.load(ctrl, GEN);
+      }
+      // Idle gaps (between forwards) are not waits for a partner: count at most 10 ms of one.
+      recentWait = 0.8 * recentWait + 0.2 * Math.min(10, performance.now() - t0);
+    } else {
+      recentWait *= 0.8;
     }
     seen = g;
     const fn = ctrl[FN];
@@ -317,6 +335,8 @@ class Pool {
   private nextId = 1;
   private broken: string | undefined;
   private errors: string[] = [];
+  /** ms, moving average over this thread's waits for the workers (see spinFor). */
+  private recentWait = 0;
   private readonly canBlock: boolean;
 
   constructor(
@@ -461,12 +481,16 @@ class Pool {
   private waitDone(target: number): void {
     const c = this.ctrl;
     const start = performance.now();
+    const spin = spinFor(this.recentWait);
     for (let spins = 1; ; spins++) {
       const d = Atomics.load(c, DONE);
-      if (d >= target) return;
+      if (d >= target) {
+        this.recentWait = 0.8 * this.recentWait + 0.2 * (spins < 256 ? 0 : performance.now() - start);
+        return;
+      }
       if ((spins & 255) !== 0) continue;
       const waited = performance.now() - start;
-      if (waited > SPIN_MS && this.canBlock) Atomics.wait(c, DONE, d, 100);
+      if (waited > spin && this.canBlock) Atomics.wait(c, DONE, d, 100);
       if (waited > WATCHDOG_MS) {
         this.broken = `workers did not finish a call within ${WATCHDOG_MS / 1000} s (${d} of ${target} done)`;
         throw new Error(`wasm threads: ${this.broken}`);
