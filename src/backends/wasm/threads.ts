@@ -464,12 +464,14 @@ class Pool {
     Atomics.add(c, GEN, 1);
     Atomics.notify(c, GEN);
     let localError: unknown;
+    const t0 = performance.now();
     try {
       local?.(0, this.threads);
     } catch (e) {
       localError = e;
     }
-    this.waitDone(this.threads - 1);
+    // The workers' parts are as large as this thread's: far longer than it took means one has died.
+    this.waitDone(this.threads - 1, Math.max(WATCHDOG_MS, 100 * (performance.now() - t0)));
     if (localError !== undefined) throw localError;
     const failed = Atomics.load(c, ERR);
     if (failed !== 0) {
@@ -478,7 +480,7 @@ class Pool {
     }
   }
 
-  private waitDone(target: number): void {
+  private waitDone(target: number, limitMs: number): void {
     const c = this.ctrl;
     const start = performance.now();
     const spin = spinFor(this.recentWait);
@@ -491,8 +493,8 @@ class Pool {
       if ((spins & 255) !== 0) continue;
       const waited = performance.now() - start;
       if (waited > spin && this.canBlock) Atomics.wait(c, DONE, d, 100);
-      if (waited > WATCHDOG_MS) {
-        this.broken = `workers did not finish a call within ${WATCHDOG_MS / 1000} s (${d} of ${target} done)`;
+      if (waited > limitMs) {
+        this.broken = `workers did not finish a call within ${(limitMs / 1000).toFixed(1)} s (${d} of ${target} done); a worker has stopped (out of memory?)`;
         throw new Error(`wasm threads: ${this.broken}`);
       }
     }
@@ -505,8 +507,8 @@ class Pool {
   }
 }
 
-/** No call waits this long for workers unless one has died. */
-const WATCHDOG_MS = 120_000;
+/** No call waits this long (or 100 times this thread's own part) for the workers unless one has died. */
+const WATCHDOG_MS = 10_000;
 
 /** Whether this thread may block in Atomics.wait (a browser's main thread may not). */
 function mainThreadCanBlock(ctrl: Int32Array): boolean {
