@@ -423,6 +423,9 @@ export async function createModel(name: ModelName | (string & {}), options: Crea
   if (options.threads !== undefined && (!Number.isInteger(options.threads) || options.threads < 1)) {
     throw new RangeError(`createModel: threads must be a whole number >= 1, got ${options.threads}`);
   }
+  if (options.threads !== undefined && (options.backend === 'reference' || options.backend === 'webgpu')) {
+    throw new TypeError(`createModel: threads sets the wasm backend's threads; expected backend 'wasm' or 'auto', got '${options.backend}'`);
+  }
   const t2 = performance.now();
   let { backend, reason, passedOver } = await selectBackend(options.backend);
   const lean = options.lean ?? report?.dtype !== undefined;

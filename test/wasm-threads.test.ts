@@ -136,6 +136,9 @@ describe('the pool', () => {
     for (const bad of [0, 1.5, -2, Number.NaN]) {
       await expect(createModel('resnet20', { threads: bad })).rejects.toThrow(new RangeError(`createModel: threads must be a whole number >= 1, got ${bad}`));
     }
+    await expect(createModel('resnet20', { threads: 2, backend: 'reference' })).rejects.toThrow(
+      new TypeError("createModel: threads sets the wasm backend's threads; expected backend 'wasm' or 'auto', got 'reference'"),
+    );
     await expect(createWasmBackend({ threads: 0 }).compile(buildResNet(getModelConfig('resnet20')), new Map())).rejects.toThrow(/threads must be a whole number >= 1, got 0/);
   });
 
