@@ -144,7 +144,7 @@ export interface CreateModelOptions extends BuildOptions {
    * Threads of the wasm backend (a pool of workers on one shared wasm memory). Default: the cores
    * available, at most 8, where the runtime allows (SharedArrayBuffer and a Worker: Node through
    * the `node` export condition, Deno, Bun, cross-origin isolated pages); 1 elsewhere, and
-   * `model.threads.note` says why. Only a backend chosen by name or 'auto' is affected.
+   * `model.threadsNote` says why. Only a backend chosen by name or 'auto' is affected.
    */
   readonly threads?: number;
 }

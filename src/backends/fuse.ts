@@ -17,6 +17,11 @@ import type { WeightMap } from './backend.js';
  */
 export type FusedWeight = Float32Array | NarrowTensor;
 
+/** The fused weight of a bound one: a narrow tensor as it is, a float32 one's values. */
+function fusedWeight(t: WeightTensor): FusedWeight {
+  return t instanceof NarrowTensor ? t : t.data;
+}
+
 /** The float32 values of a fused weight: itself, or a narrow one widened into a new array. */
 export function widenWeight(w: FusedWeight): Float32Array {
   return w instanceof NarrowTensor ? w.widen() : w;
@@ -133,8 +138,7 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
     const n = g.nodes[i];
     if (n.op === 'conv') {
       const wShape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
-      const t = weight(weights, n.params.weight, wShape);
-      const w = t instanceof NarrowTensor ? t : t.data;
+      const w = fusedWeight(weight(weights, n.params.weight, wShape));
       const bias = new Float32Array(n.outChannels);
       if (n.params.bias) bias.set(floatTensor(weight(weights, n.params.bias, [n.outChannels])).data);
       let foldScale: Float32Array | undefined;
@@ -184,7 +188,7 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
     }
     if (n.op === 'linear') {
       const t = weight(weights, n.params.weight, n.weightLayout === 'oi' ? [n.outFeatures, n.inFeatures] : [n.inFeatures, n.outFeatures]);
-      let w: FusedWeight = t instanceof NarrowTensor ? t : t.data;
+      let w = fusedWeight(t);
       if (n.weightLayout === 'io') {
         const src = floatTensor(t).data;
         w = new Float32Array(src.length);

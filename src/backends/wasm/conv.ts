@@ -22,7 +22,9 @@
 import type { FusedConv } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
 import type { ParallelKernel } from './threads.js';
-import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, type PanelDType } from './pack.js';
+import { PANEL_DTYPE, packedConvFloats, packedPanelBytes, panelDType, type NarrowPanels, type PanelDType } from './pack.js';
+
+export type { NarrowPanels } from './pack.js';
 
 export type ConvMethod = 'gemm' | 'winograd' | 'winograd-s2' | 'grouped' | 'stem';
 
@@ -57,9 +59,6 @@ export function convPackedFloats(c: ConvGeometry, method: ConvMethod = convMetho
   return packedConvFloats(c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
 }
 
-/** Narrow GEMM panels: int8 (with a scale per column) or fp16, widened inside the GEMM. */
-export type NarrowPanels = 'int8' | 'fp16';
-
 /** Whether a conv's method can keep narrow panels: the im2col / direct GEMM (the stem and grouped kernels read f32 panels, Winograd sets are f32). */
 export function takesNarrow(method: ConvMethod): boolean {
   return method === 'gemm';
@@ -67,9 +66,7 @@ export function takesNarrow(method: ConvMethod): boolean {
 
 /** Bytes of the packed weights of a conv for its method: narrow panels when `narrow` is given (the method must take them). */
 export function convPackedBytes(c: ConvGeometry, method: ConvMethod, narrow?: NarrowPanels): number {
-  const geometry = [c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups] as const;
-  if (narrow === 'int8') return packedConvBytesQ8(...geometry);
-  if (narrow === 'fp16') return packedConvBytesF16(...geometry);
+  if (narrow) return packedPanelBytes(narrow, c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
   return convPackedFloats(c, method) * 4;
 }
 
@@ -101,9 +98,8 @@ export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: Ra
   }
   // The stem kernel reads its depth in the order (kx, ky, ci): its weights go with the kernel's axes swapped.
   const swap = method === 'stem' ? 1 : 0;
-  const panels = narrow ? PANEL_DTYPE[narrow] : PANEL_DTYPE.float32;
   k.pack_gemm_panels(
-    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, raw.scale, raw.bias, dst, panels,
+    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, raw.scale, raw.bias, dst, panelDType(narrow),
   );
 }
 

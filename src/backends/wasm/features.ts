@@ -61,7 +61,8 @@ export interface WasmBackendOptions extends InitWasmOptions {
    * Threads for the kernels (one shared wasm memory, a pool of workers; see threads.ts). Default:
    * the cores available, at most 8, where the engine allows threads (SharedArrayBuffer, a Worker,
    * cross-origin isolation in pages); else 1, and the executable's `threadsNote` says why. The
-   * workers start in the background at compile: forwards before they are ready run on one thread.
+   * workers start in the background after the first run (or at `threadsReady`): forwards before
+   * they are ready run on one thread.
    */
   readonly threads?: number;
 }

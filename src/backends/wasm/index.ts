@@ -16,8 +16,8 @@ import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from 
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, loadSharedKernelModule, registerKernelModule, type KernelExports, type KernelModule } from './kernels.js';
-import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod, type NarrowPanels } from './conv.js';
-import { PANEL_DTYPE, packedConvBytesF16, packedConvBytesQ8, packedConvFloats, stagedBytes, stageWeight } from './pack.js';
+import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod } from './conv.js';
+import { packedPanelBytes, panelDType, stagedBytes, stageWeight, type NarrowPanels } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
@@ -216,9 +216,7 @@ class WasmGraphExecutable implements WasmExecutable {
         const narrow = takesNarrow(method) ? narrowAll : undefined;
         this.consts.set(n.name, { method, pending: method !== target ? target : undefined, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
       } else if (n.op === 'linear') {
-        const geometry = [n.outFeatures, n.inFeatures, 1, 1, 1] as const;
-        const bytes = narrowAll === 'int8' ? packedConvBytesQ8(...geometry) : narrowAll === 'fp16' ? packedConvBytesF16(...geometry) : packedConvFloats(...geometry) * 4;
-        this.consts.set(n.name, { narrow: narrowAll, packed: takeBytes(bytes) });
+        this.consts.set(n.name, { narrow: narrowAll, packed: takeBytes(packedPanelBytes(narrowAll, n.outFeatures, n.inFeatures, 1, 1, 1)) });
       } else if (n.op === 'affine') {
         this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
       }
@@ -243,8 +241,7 @@ class WasmGraphExecutable implements WasmExecutable {
       } else if (n.op === 'linear') {
         const w = stageWeight(k.memory.buffer, raw, n.weight);
         f32.set(n.bias, w.end / 4);
-        const panels = c.narrow ? PANEL_DTYPE[c.narrow] : PANEL_DTYPE.float32;
-        k.pack_gemm_panels(n.outFeatures, n.inFeatures, 1, 1, 1, 0, w.src, w.weight, w.wscale, 0, w.end, c.packed!, panels);
+        k.pack_gemm_panels(n.outFeatures, n.inFeatures, 1, 1, 1, 0, w.src, w.weight, w.wscale, 0, w.end, c.packed!, panelDType(c.narrow));
       } else if (n.op === 'affine') {
         f32.set(n.scale, c.scale! / 4);
         f32.set(n.shift, c.shift! / 4);

@@ -41,6 +41,21 @@ export function packedConvBytesQ8(outChannels: number, inPerGroup: number, kh: n
 export const PANEL_DTYPE = { float32: 0, int8: 1, fp16: 2 } as const;
 export type PanelDType = (typeof PANEL_DTYPE)[keyof typeof PANEL_DTYPE];
 
+/** Narrow GEMM panels: int8 (with a scale per column) or fp16, widened inside the GEMM. */
+export type NarrowPanels = 'int8' | 'fp16';
+
+/** The dtype code of panels: float32, or the narrow kind given. */
+export function panelDType(narrow: NarrowPanels | undefined): PanelDType {
+  return narrow ? PANEL_DTYPE[narrow] : PANEL_DTYPE.float32;
+}
+
+/** Bytes of the GEMM panels of a conv (or a linear: 1x1, groups 1): float32, or the narrow kind given. */
+export function packedPanelBytes(narrow: NarrowPanels | undefined, outChannels: number, inPerGroup: number, kh: number, kw: number, groups: number): number {
+  if (narrow === 'int8') return packedConvBytesQ8(outChannels, inPerGroup, kh, kw, groups);
+  if (narrow === 'fp16') return packedConvBytesF16(outChannels, inPerGroup, kh, kw, groups);
+  return packedConvFloats(outChannels, inPerGroup, kh, kw, groups) * 4;
+}
+
 /** A weight staged in wasm memory for packing: its dtype code, where it and its int8 scales lie (byte addresses; wscale 0: none), and the first aligned byte after. */
 export interface StagedWeight {
   readonly src: PanelDType;

@@ -1,6 +1,6 @@
 /**
  * Node's workers for the threaded wasm kernels (Node 20 has no global `Worker`): registered by
- * resnet-ts's `node` entry (src/index-node.ts, the `node` export condition) and by resnet-ts/node.
+ * resnet-ts's `node` entry (src/index-node.ts, the `node` export condition) and by the CLI.
  * Workers keep the process alive only while the pool awaits their reply: a process that forgets
  * to dispose its models still exits.
  */

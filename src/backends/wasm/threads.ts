@@ -193,7 +193,7 @@ export function withSharedMemory(bytes: Uint8Array, maxPages = WASM_MAX_PAGES): 
   return new Uint8Array(out);
 }
 
-/** A shared memory for the threaded kernels, or why there is none. */
+/** A shared memory for the threaded kernels (throws where the engine makes none). */
 export function sharedMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 1, maximum: WASM_MAX_PAGES, shared: true });
 }
@@ -207,8 +207,7 @@ const DONE = 1; // workers count themselves done here
 const FN = 2; // index into PARALLEL_KERNELS; YIELD or QUIT
 const MEM = 3; // which model's memory
 const NARGS = 4;
-const ERR = 5; // 1 + index of a worker whose call threw
-const PARTS = 6;
+const ERR = 5; // the part (>= 1) of a worker whose call threw
 const ARGS = 8;
 const MAX_ARGS = 32;
 const YIELD = -1; // return to the event loop for a message (attach/detach a memory)
@@ -239,12 +238,12 @@ function spinFor(recentWaitMs: number): number {
  * leaves the loop only for YIELD (a message waits: attach or detach a model's memory) or QUIT.
  */
 const WORKER_SOURCE = `'use strict';
-const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, MEM = ${MEM}, NARGS = ${NARGS}, ERR = ${ERR}, PARTS = ${PARTS}, ARGS = ${ARGS};
+const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, MEM = ${MEM}, NARGS = ${NARGS}, ERR = ${ERR}, ARGS = ${ARGS};
 const YIELD = ${YIELD}, QUIT = ${QUIT};
 const spinFor = (recentWaitMs) => (recentWaitMs > ${WAIT_LONG_MS} ? ${SPIN_SHORT_MS} : ${SPIN_LONG_MS}); // as spinFor in threads.ts
 const models = new Map();
 const args = []; // reused: a call allocates nothing
-let ctrl, part, names, seen;
+let ctrl, part, parts, names, seen;
 let recentWait = 0; // ms, moving average over this worker's waits for a call
 function serve() {
   for (;;) {
@@ -273,7 +272,7 @@ function serve() {
         args.length = n + 3;
         for (let i = 0; i < n; i++) args[i] = ctrl[ARGS + i];
         args[n] = part;
-        args[n + 1] = ctrl[PARTS];
+        args[n + 1] = parts;
         args[n + 2] = ctrl[ARGS + n];
         Reflect.apply(models.get(ctrl[MEM])[names[fn]], undefined, args);
       } catch (e) {
@@ -303,6 +302,7 @@ function onMessage(m) {
   if (m.type === 'init') {
     ctrl = new Int32Array(m.ctrl);
     part = m.part;
+    parts = m.parts;
     names = m.names;
     seen = m.seen;
   }
@@ -312,7 +312,6 @@ function onMessage(m) {
 
 /** A model's memory as the pool knows it. */
 export interface PoolMember {
-  readonly id: number;
   /** Runs `name` in parts: part 0 on this thread (`local`), the others on the workers; throws a worker's error. */
   run(name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void): void;
   /** Detaches the memory; the pool ends with its last member. */
@@ -364,7 +363,6 @@ class Pool {
   private member(id: number): PoolMember {
     let released = false;
     return {
-      id,
       run: (name, args, partBytes, local) => this.run(id, name, args, partBytes, local),
       release: () => {
         if (released) return;
@@ -410,7 +408,7 @@ class Pool {
         }
         this.workers.push(w);
         w.ref?.();
-        w.postMessage({ type: 'init', ctrl: this.ctrl.buffer, part, names: PARALLEL_KERNELS, seen, ...u });
+        w.postMessage({ type: 'init', ctrl: this.ctrl.buffer, part, parts: this.threads, names: PARALLEL_KERNELS, seen, ...u });
       }
     } else {
       for (const w of this.workers) {
@@ -455,7 +453,6 @@ class Pool {
     if (args.length > MAX_ARGS) throw new Error(`wasm threads: ${args.length} arguments (at most ${MAX_ARGS})`);
     c[FN] = fn;
     c[MEM] = id;
-    c[PARTS] = this.threads;
     c[NARGS] = args.length;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
     c[ARGS + args.length] = partBytes;
@@ -545,7 +542,7 @@ export function joinPool(threads: number, module: WebAssembly.Module, memory: We
   return pool.attach(module, memory);
 }
 
-/** Workers alive in all pools (tests: none after every model is disposed). */
+/** Pools alive (tests: none after every model is disposed). */
 export function liveWorkerPools(): number {
   return pools.size;
 }
