@@ -9,7 +9,9 @@ export { maxpool_nhwc, avgpool_nhwc, global_avgpool_nhwc } from './pool';
 export { affine_nhwc, add_f32, relu_f32, shortcut_a_nhwc, nchw_to_nhwc, nhwc_to_nchw } from './elementwise';
 export { peak_probe, peak_probe_flops } from './probe';
 
-/** First free byte after the module's static data: the JS side allocates from here. */
+import { PACK_TMP_BYTES } from './pack';
+
+/** First free byte after the module's static data and the packer's scratch (pack.ts TMP): the JS side allocates from here. */
 export function heap_base(): usize {
-  return __heap_base;
+  return ((__heap_base + 15) & ~15) + PACK_TMP_BYTES;
 }

@@ -3,8 +3,16 @@
 // Every packer reads the raw weights once and writes the packed layout directly.
 import { NR, panelBytesF16, panelBytesQ8, panelFloats } from './gemm';
 
-/** The 6x3 (stride 1) or 5x2 (stride 2) intermediate G g of one Winograd filter, f32x4 by output channel. */
-const TMP: usize = memory.data(18 * 16, 16);
+/** Bytes of the Winograd weight transform's scratch (see TMP). */
+export const PACK_TMP_BYTES: usize = 18 * 16;
+
+/**
+ * The 6x3 (stride 1) or 5x2 (stride 2) intermediate G g of one Winograd filter, f32x4 by output
+ * channel: the PACK_TMP_BYTES at the heap base, which heap_base() (index.ts) keeps out of the
+ * caller's allocations. Not static data (memory.data): every thread that instantiates the kernels
+ * on a shared memory rewrites the data segments, which clobbered a transform in progress.
+ */
+const TMP: usize = (__heap_base + 15) & ~15;
 
 /** The weight scale of output channel oc: scale[oc], or 1 without a scale (scale == 0). */
 // @ts-ignore: decorator

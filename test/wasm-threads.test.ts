@@ -125,6 +125,28 @@ describe('the pool', () => {
     expect(liveWorkerPools()).toBe(0);
   }, 60_000);
 
+  it('workers attaching while the model packs its Winograd sets leave them intact (10 rounds of forward, settle, forward)', async () => {
+    // The workers start after the first run and instantiate the kernels on the shared memory while
+    // settle() packs; a static scratch in a data segment was rewritten under the packer (4 of 15
+    // such rounds gave different logits before the kernels lost their data segment).
+    const x = input([2, 3, 32, 32]);
+    const settled = async (threads: number) => {
+      const m = await createModel('resnet18', { threads });
+      await m.forward(x);
+      await m.settle();
+      const y = (await m.forward(x)).data;
+      const ran = m.threads;
+      m.dispose();
+      return { y, ran };
+    };
+    const one = await settled(1);
+    for (let round = 0; round < 10; round++) {
+      const two = await settled(2);
+      expect(two.ran).toBe(2);
+      expect(two.y, `round ${round}`).toEqual(one.y);
+    }
+  }, 120_000);
+
   it('a model asked for 1 thread starts no worker; a bad thread count is a RangeError that names it', async () => {
     const m = await createModel('resnet20', { threads: 1 });
     await m.forward(input([1, 3, 32, 32]));
@@ -152,6 +174,12 @@ describe('the pool', () => {
     const instance = await WebAssembly.instantiate(shared, { env: { memory } });
     expect(instance.exports.memory).toBe(memory);
     expect(() => withSharedMemory(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]))).toThrow(/import no memory to share/);
+    // A module importing a memory, with one data segment: refused (each thread's instantiation would rewrite it).
+    const importMemory = [2, 15, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 0, 1];
+    const dataSegment = [11, 7, 1, 0, 0x41, 0, 0x0b, 1, 42];
+    const withData = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...importMemory, ...dataSegment]);
+    expect(WebAssembly.validate(withData)).toBe(true);
+    expect(() => withSharedMemory(withData)).toThrow(/data segments, which every thread would rewrite/);
   });
 });
 

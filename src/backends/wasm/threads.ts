@@ -136,6 +136,8 @@ function leb(value: number): number[] {
 /**
  * The kernels' bytes with their imported memory (`env.memory`) declared shared, with a maximum of
  * `maxPages` (shared memories must declare one): what every thread instantiates on one memory.
+ * Kernels with data segments are refused: each instantiation rewrites them in the shared memory,
+ * under whatever another thread is doing there (a static scratch did exactly that).
  */
 export function withSharedMemory(bytes: Uint8Array, maxPages = WASM_MAX_PAGES): Uint8Array<ArrayBuffer> {
   const out: number[] = Array.from(bytes.subarray(0, 8));
@@ -145,6 +147,9 @@ export function withSharedMemory(bytes: Uint8Array, maxPages = WASM_MAX_PAGES): 
     const id = bytes[at];
     const [size, start] = readLeb(bytes, at + 1);
     const end = start + size;
+    if (id === 11 && readLeb(bytes, start)[0] > 0) {
+      throw new Error('wasm: the kernels have data segments, which every thread would rewrite in the shared memory when it instantiates them');
+    }
     if (id !== 2) {
       for (let i = at; i < end; i++) out.push(bytes[i]);
       at = end;
