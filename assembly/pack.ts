@@ -219,26 +219,30 @@ export function pack_gemm_weights_f16(
  * sets G (g[0|2][0|2]) G^T (5 * row + column), 5 EO sets G (g[0][1], g[2][1]) by row, 5 OE sets
  * G (g[1][0], g[1][2]) by column, and g[1][1]. cout and cin are multiples of 4: four output
  * channels go through the transform as one vector.
+ *
+ * Only output channels [from, to) are packed (from a multiple of NR, to one of 4 or cout), their
+ * filters read from `weight` on (channel `from` first), so that a caller can stage the weights a
+ * piece at a time; scale and dst are the whole conv's.
  */
-export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, weight: usize, scale: usize, dst: usize): void {
+export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize): void {
   const panelB = <usize>panelFloats(cin) << 2;
   const panels = (cout + NR - 1) / NR;
   const setB = <usize>panels * panelB;
   const zero = f32x4.splat(0);
   for (let xi = 0; xi < 36; xi++) {
     const set = dst + <usize>xi * setB;
-    for (let panel = 0; panel < panels; panel++) {
+    for (let panel = from / NR; panel < (to + NR - 1) / NR; panel++) {
       v128.store(set + <usize>panel * panelB, zero);
       v128.store(set + <usize>panel * panelB, zero, 16);
     }
-    if (cout % NR != 0) memory.fill(set + <usize>(panels - 1) * panelB, 0, panelB);
+    if (to == cout && cout % NR != 0) memory.fill(set + <usize>(panels - 1) * panelB, 0, panelB);
   }
   const rowB = <usize>cin * 36; // bytes from one output channel's filters to the next's
-  for (let o = 0; o < cout; o += 4) {
+  for (let o = from; o < to; o += 4) {
     const s = scale != 0 ? v128.load(scale + (<usize>o << 2)) : f32x4.splat(1);
     // Row 0, column o % 8 of o's panel in set 0.
     let d = dst + <usize>(o / NR) * panelB + (<usize>(NR + o % NR) << 2);
-    let w = weight + <usize>o * rowB;
+    let w = weight + <usize>(o - from) * rowB;
     for (let i = 0; i < cin; i++, w += 36, d += NR << 2) {
       if (stride == 1) {
         // G g (6x3, kept in TMP by row), then G applied to each of its rows: U = G g G^T.

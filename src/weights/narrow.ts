@@ -54,18 +54,20 @@ export class NarrowTensor {
 }
 
 /**
- * Writes the float32 values of narrow data into `out` from index `at` (the wasm backend widens
- * straight into its memory this way, with no float32 copy in the JS heap).
+ * Writes the float32 values of narrow data, elements [from, to) (default: all), into `out` from
+ * index `at` (the wasm backend widens straight into its memory this way, with no float32 copy in
+ * the JS heap).
  */
-export function writeFloat32(d: NarrowData, out: Float32Array, at: number): void {
+export function writeFloat32(d: NarrowData, out: Float32Array, at: number, from = 0, to = d.dtype === 'int8' ? d.q.length : d.bits.length): void {
   if (d.dtype === 'float16') {
-    for (let i = 0; i < d.bits.length; i++) out[at + i] = halfBitsToFloat(d.bits[i]);
+    for (let i = from; i < to; i++) out[at + i - from] = halfBitsToFloat(d.bits[i]);
     return;
   }
-  const per = d.scale.length > 0 ? d.q.length / d.scale.length : 0;
-  for (let o = 0, i = 0; o < d.scale.length; o++) {
+  const per = d.q.length / d.scale.length;
+  for (let i = from; i < to; ) {
+    const o = Math.floor(i / per);
     const s = d.scale[o];
-    for (const end = i + per; i < end; i++) out[at + i] = d.q[i] * s;
+    for (const end = Math.min(to, (o + 1) * per); i < end; i++) out[at + i - from] = d.q[i] * s;
   }
 }
 

@@ -72,11 +72,14 @@ export function convPackedBytes(c: ConvGeometry, method: ConvMethod, narrow?: Na
 
 /** Where a conv's raw weights lie in wasm memory for packing (byte addresses; 0: none). */
 export interface RawConvWeights {
-  /** OIHW [outChannels, inChannels / groups, kh, kw], stored as `src` says (stageWeight). */
+  /**
+   * OIHW [outChannels, inChannels / groups, kh, kw], stored as `src` says (stageWeight); packing
+   * output channels [from, to), channel `from`'s filters first.
+   */
   readonly weight: number;
   /** The weight's dtype code (PANEL_DTYPE); default float32. */
   readonly src?: PanelDType;
-  /** An int8 weight's scales, [outChannels]; 0 or absent: none. */
+  /** An int8 weight's scales, channel `from`'s first; 0 or absent: none. */
   readonly wscale?: number;
   /** [outChannels], multiplied into the weights (a folded BN); 0: none. */
   readonly scale: number;
@@ -88,18 +91,29 @@ export interface RawConvWeights {
  * Packs a conv's raw weights (scale folded in) for its method into dst (convPackedBytes(c, method,
  * narrow) bytes), in wasm: GEMM panels from weights staged as stored (float32, int8 or fp16; see
  * stageWeight) into float32 panels, or narrow ones when `narrow` is given; Winograd sets from
- * float32 weights only (stage them widened).
+ * float32 weights only (stage them widened). Only output channels [from, to) are packed (default:
+ * all; a piece of whole panels, or of whole groups, as stagingChunks cuts them), into their place
+ * in dst.
  */
-export function packConv(k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels): void {
+export function packConv(
+  k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels, from = 0, to = c.outChannels,
+): void {
   if (isWinograd(method)) {
     if ((raw.src ?? PANEL_DTYPE.float32) !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
-    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, raw.weight, raw.scale, dst);
+    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, from, to, raw.weight, raw.scale, dst);
     return;
   }
+  const [kh, kw] = c.kernel;
+  const cinG = c.inChannels / c.groups;
+  const coutG = c.outChannels / c.groups;
+  const grouped = c.groups > 1;
+  // The panels before channel `from`: whole groups, or whole panels of one group.
+  const offset = from === 0 ? 0 : packedPanelBytes(narrow, from, cinG, kh, kw, grouped ? from / coutG : 1);
+  const perChannel = (p: number) => (p === 0 ? 0 : p + from * 4);
   // The stem kernel reads its depth in the order (kx, ky, ci): its weights go with the kernel's axes swapped.
   const swap = method === 'stem' ? 1 : 0;
   k.pack_gemm_panels(
-    c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, raw.scale, raw.bias, dst, panelDType(narrow),
+    to - from, cinG, kh, kw, grouped ? (to - from) / coutG : 1, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, perChannel(raw.scale), perChannel(raw.bias), dst + offset, panelDType(narrow),
   );
 }
 

@@ -13,11 +13,11 @@ import { inferShapes } from '../../graph.js';
 import { pool2dInfo, poolTapCounts, type WindowAxis } from '../../shape.js';
 import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
-import { fuseGraph, type FusedConv, type FusedGraph, type FusedNode } from '../fuse.js';
+import { fuseGraph, type FusedConv, type FusedGraph, type FusedLinear, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
 import { instantiateKernels, loadKernelModule, loadSharedKernelModule, registerKernelModule, type KernelExports, type KernelModule } from './kernels.js';
-import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvMethod } from './conv.js';
-import { packedPanelBytes, panelDType, stagedBytes, stageWeight, type NarrowPanels } from './pack.js';
+import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvGeometry, type ConvMethod } from './conv.js';
+import { PANEL, packedPanelBytes, stagingBytes, stagingChunks, stageWeight, type NarrowPanels } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
 import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
@@ -32,8 +32,14 @@ export interface WasmExecutable extends Executable {
   readonly variant: KernelVariant;
   /** Bytes of packed weights in wasm memory (grows while lazy Winograd sets are made). */
   readonly weightBytes: number;
-  /** 3x3 convs still running as direct GEMMs until their Winograd sets are made (winograd: 'lazy'). */
+  /** 3x3 convs whose Winograd sets are still to be made (winograd: 'lazy'). */
   readonly pendingWinograd: number;
+  /**
+   * Convs and linears whose final packed weights are still to be made (winograd: 'lazy'): with
+   * float32 storage every one starts so, its weights packed anew into one reused area at each
+   * forward (streamed) until its turn comes; see WasmBackendOptions.winograd.
+   */
+  readonly pendingWeights: number;
   /** How GEMM weights are kept in wasm memory (WasmBackendOptions.storage). */
   readonly storage: WeightStorage;
   /**
@@ -125,12 +131,18 @@ export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVarian
   return (await loadKernelModule(opts)).variant;
 }
 
+/** A node with packed weights. */
+type Packed = FusedConv | FusedLinear;
+
 /** Pointers of one node's constant data in wasm memory. */
 interface NodeConsts {
-  /** The conv's kernel now; a lazy Winograd conv starts as 'gemm'. */
+  /** The kernel the conv's weights at `packed` are for; a lazy Winograd conv may start on 'gemm'. */
   method?: ConvMethod;
-  /** The Winograd kernel a lazy conv moves to once its sets are made. */
-  pending?: ConvMethod;
+  /** The kernel the conv runs once its final weights are made. */
+  final?: ConvMethod;
+  /** The kernel a streamed conv runs: `final`, or the direct one where its sets would not fit the stream area. */
+  stream?: ConvMethod;
+  /** Byte address of the packed weights; undefined while they are streamed. */
   packed?: number;
   /** The GEMM weights are narrow panels (storage 'int8' or 'fp16'). */
   narrow?: NarrowPanels;
@@ -167,12 +179,17 @@ class WasmGraphExecutable implements WasmExecutable {
   private k: KernelExports | undefined;
   private readonly consts = new Map<string, NodeConsts>();
   private readonly plans = new Map<string, Plan>();
-  /** Where the next plan starts: past the packed weights and the last lazy Winograd set, if any. */
+  /** Where the next plan starts: past the packed weights and the last lazy ones made, if any. */
   private constEnd: number;
-  /** The end of everything placed so far (packed weights, plans, lazy sets). */
+  /** The end of everything placed so far (packed weights, plans, lazy ones). */
   private highWater: number;
-  /** Convs whose Winograd sets are still to be made, in graph order. */
-  private readonly pending: FusedConv[] = [];
+  /** Nodes whose final weights are still to be made, in graph order. */
+  private readonly pending: Packed[] = [];
+  /**
+   * Where streamed weights go at each forward: `raw` (the weight as stored, and its scale) is packed
+   * into `pack`; made lazily later, final weights are staged at `raw` too. Undefined: nothing streams.
+   */
+  private readonly stream: { readonly raw: number; readonly pack: number } | undefined;
   private runs = 0;
   /** Threads the plans make scratch for; the pool runs them once `member` is set. */
   private readonly parts: number;
@@ -199,7 +216,13 @@ class WasmGraphExecutable implements WasmExecutable {
     this.k = k;
     this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
     const winogradOk = this.winogradWithin(opts.winogradBudget ?? Infinity, winograd);
-    // Lay out the constants, grow memory once for them, then pack.
+    // With float32 weights and lazy Winograd (the default) no weights are packed here: the cold
+    // start would spend most of its time writing fresh wasm memory (about 3 ms per MiB on some
+    // machines). Each conv and linear is packed, just before it runs, into one stream area the
+    // size of the largest (reused by every node and forward, so touched once), and later forwards
+    // make the final weights a few at a time. Other modes pack at compile: 'eager' and 'never' the
+    // final weights, a lean (narrow) lazy model its narrow direct panels, Winograd sets later.
+    const streaming = winograd === 'lazy' && narrowAll === undefined;
     let top = alignUp(k.heap_base());
     const weightsStart = top;
     const takeBytes = (bytes: number) => {
@@ -208,40 +231,63 @@ class WasmGraphExecutable implements WasmExecutable {
       return p;
     };
     const take = (floats: number) => takeBytes(floats * 4);
+    // The direct kernel's panels of the largest node: about the stream area's size. A conv streams
+    // its Winograd sets where they fit in a quarter more than that (the sets of the smaller convs:
+    // they save more time than they take to make), else its direct panels.
+    let directMax = 0;
     for (const n of fused.nodes) {
-      if (n.op === 'conv') {
-        const target = convMethod(n, winogradOk.has(n.name));
-        const method = winograd === 'lazy' && isWinograd(target) ? convMethod(n, false) : target;
-        if (method !== target) this.pending.push(n);
-        const narrow = takesNarrow(method) ? narrowAll : undefined;
-        this.consts.set(n.name, { method, pending: method !== target ? target : undefined, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
-      } else if (n.op === 'linear') {
-        this.consts.set(n.name, { narrow: narrowAll, packed: takeBytes(packedPanelBytes(narrowAll, n.outFeatures, n.inFeatures, 1, 1, 1)) });
-      } else if (n.op === 'affine') {
-        this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
-      }
+      if (n.op === 'conv') directMax = Math.max(directMax, convPackedBytes(n, convMethod(n, false)));
+      else if (n.op === 'linear') directMax = Math.max(directMax, packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1));
     }
-    this.constEnd = this.highWater = top;
-    this.weightBytes = top - weightsStart;
-    // Each raw weight is copied past the packed ones (where activations go later) with its
-    // per-channel scale and bias, then packed from there by a wasm kernel (assembly/pack.ts).
-    // A lean checkpoint's weights are copied as stored (int8 with scales, fp16) and packed from there.
+    let streamBytes = directMax;
     let rawBytes = 0;
     for (const n of fused.nodes) {
-      if (n.op === 'conv' || n.op === 'linear') rawBytes = Math.max(rawBytes, stagedBytes(n.weight.length, n.bias.length) + n.bias.length * 4 + ALIGN);
+      if (n.op !== 'conv' && n.op !== 'linear') continue;
+      rawBytes = Math.max(rawBytes, stagingFor(n));
+      if (n.op === 'linear') {
+        const narrow = narrowAll;
+        this.consts.set(n.name, { narrow, packed: streaming ? undefined : takeBytes(packedPanelBytes(narrow, n.outFeatures, n.inFeatures, 1, 1, 1)) });
+        if (streaming) this.pending.push(n);
+        continue;
+      }
+      const final = convMethod(n, winogradOk.has(n.name));
+      if (streaming) {
+        const setBytes = convPackedFloats(n, final) * 4;
+        const stream = isWinograd(final) && setBytes > 1.25 * directMax ? convMethod(n, false) : final;
+        if (stream === final) streamBytes = Math.max(streamBytes, setBytes);
+        this.consts.set(n.name, { final, stream, bias: take(n.outChannels) });
+        this.pending.push(n);
+        continue;
+      }
+      const method = winograd === 'lazy' && isWinograd(final) ? convMethod(n, false) : final;
+      if (method !== final) this.pending.push(n);
+      const narrow = takesNarrow(method) ? narrowAll : undefined;
+      this.consts.set(n.name, { method, final, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
     }
-    this.ensureMemory(top + rawBytes + SLACK);
+    for (const n of fused.nodes) {
+      if (n.op === 'affine') this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
+    }
+    this.weightBytes = top - weightsStart;
+    // Raw weights are copied as stored (int8 with scales, fp16, float32) with their per-channel
+    // scale and bias to a staging area, and packed from there by wasm kernels (assembly/pack.ts).
+    // Streaming, the staging and stream areas stay; otherwise staging is past the weights, where
+    // activations go later.
+    if (streaming) {
+      this.stream = { raw: takeBytes(rawBytes), pack: takeBytes(streamBytes) };
+      this.constEnd = this.highWater = top;
+      this.ensureMemory(top + SLACK);
+    } else {
+      this.constEnd = this.highWater = top;
+      this.ensureMemory(top + rawBytes + SLACK);
+    }
     const f32 = new Float32Array(k.memory.buffer);
-    const raw = top;
     for (const n of fused.nodes) {
       const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
         f32.set(n.bias, c.bias! / 4);
-        this.packConvAt(n, c.method!, c.packed!, raw, c.bias!, c.narrow);
+        if (c.packed !== undefined) this.packAt(n, c.method, c.packed, top, c.narrow);
       } else if (n.op === 'linear') {
-        const w = stageWeight(k.memory.buffer, raw, n.weight);
-        f32.set(n.bias, w.end / 4);
-        k.pack_gemm_panels(n.outFeatures, n.inFeatures, 1, 1, 1, 0, w.src, w.weight, w.wscale, 0, w.end, c.packed!, panelDType(c.narrow));
+        if (c.packed !== undefined) this.packAt(n, undefined, c.packed, top, c.narrow);
       } else if (n.op === 'affine') {
         f32.set(n.scale, c.scale! / 4);
         f32.set(n.shift, c.shift! / 4);
@@ -284,15 +330,34 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   /**
-   * Copies a conv's raw weight (as stored; widened to float32 for a Winograd set) and BN scale to
-   * `raw`, then packs it for `method` at `dst`, in wasm.
+   * Packs a node's weights for `method` (a conv's; a linear packs as a 1x1 conv) at `dst`, in wasm:
+   * its per-channel floats (a conv's BN scale, a linear's bias) are copied to `raw`, then its raw
+   * weight a piece at a time (as stored; widened to float32 for a Winograd set) after them, each
+   * piece packed before the next is copied.
    */
-  private packConvAt(n: FusedConv, method: ConvMethod, dst: number, raw: number, bias: number, narrow?: NarrowPanels): void {
+  private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels): void {
     const k = this.kernels();
-    const w = stageWeight(k.memory.buffer, raw, n.weight, isWinograd(method));
-    const scale = n.scale ? w.end : 0;
-    if (n.scale) new Float32Array(k.memory.buffer).set(n.scale, scale / 4);
-    packConv(k, n, dst, { ...w, scale, bias }, method, narrow);
+    const c = n.op === 'conv' ? n : linearAsConv(n);
+    const m = method ?? 'gemm';
+    const wide = isWinograd(m);
+    const perChannel = n.op === 'conv' ? n.scale : n.bias;
+    if (perChannel) new Float32Array(k.memory.buffer, raw, c.outChannels).set(perChannel);
+    const scale = n.op === 'conv' && n.scale ? raw : 0;
+    const bias = n.op === 'conv' ? this.consts.get(n.name)!.bias! : raw;
+    const at = alignUp(raw + c.outChannels * 4);
+    for (const [from, to] of stagingChunks(n.weight, c.outChannels, stagingUnit(c, m), wide)) {
+      const w = stageWeight(k.memory.buffer, at, n.weight, c.outChannels, from, to, wide);
+      packConv(k, c, dst, { ...w, scale, bias }, m, narrow, from, to);
+    }
+  }
+
+  /** A node's packed weights and the conv's kernel: its own, or packed now into the stream area. */
+  private weightsOf(n: Packed): { packed: number; method?: ConvMethod } {
+    const c = this.consts.get(n.name)!;
+    if (c.packed !== undefined) return { packed: c.packed, method: c.method };
+    const stream = this.stream!;
+    this.packAt(n, c.stream, stream.pack, stream.raw);
+    return { packed: stream.pack, method: c.stream };
   }
 
   /**
@@ -319,36 +384,45 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   get pendingWinograd(): number {
+    return this.pending.filter((n) => n.op === 'conv' && isWinograd(this.consts.get(n.name)!.final!)).length;
+  }
+
+  get pendingWeights(): number {
     return this.pending.length;
   }
 
+  /** Bytes of a pending node's final weights (float32: only Winograd sets and streamed nodes are made lazily). */
+  private finalBytes(n: Packed): number {
+    return n.op === 'conv' ? convPackedFloats(n, this.consts.get(n.name)!.final) * 4 : packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1);
+  }
+
   /**
-   * Makes pending Winograd sets, in graph order, until `budgetMs` is spent (at least one). Each set
-   * goes past everything placed so far; its raw weight is staged just after it, where the next set
-   * will go. Plans made before keep their places; later plans start past the sets.
+   * Makes pending final weights, in graph order, until `budgetMs` is spent (at least one). Each
+   * goes past everything placed so far; its raw weight is staged in the stream area, or (no stream
+   * area) just after it, where the next one will go. Plans made before keep their places; later
+   * plans start past the new weights.
    */
-  private makeWinogradSets(budgetMs: number): void {
+  private makePending(budgetMs: number): void {
     const start = performance.now();
     while (this.pending.length > 0) {
       const n = this.pending[0];
       const c = this.consts.get(n.name)!;
       const at = alignUp(this.highWater);
-      const bytes = convPackedFloats(n, c.pending) * 4;
-      const raw = alignUp(at + bytes);
-      this.ensureMemory(alignUp(raw + (n.weight.length + n.outChannels) * 4 + ALIGN) + SLACK);
-      this.packConvAt(n, c.pending!, at, raw, c.bias!);
+      const bytes = this.finalBytes(n);
+      const raw = this.stream?.raw ?? alignUp(at + bytes);
+      this.ensureMemory(Math.max(at + bytes, this.stream ? 0 : raw + stagingFor(n)) + SLACK);
+      this.packAt(n, c.final, at, raw);
       c.packed = at;
-      c.method = c.pending;
-      c.pending = undefined;
+      c.method = c.final;
       this.pending.shift();
       this.highWater = this.constEnd = alignUp(at + bytes);
-      this.weightBytes += bytes;
+      this.weightBytes += alignUp(bytes);
       if (performance.now() - start >= budgetMs) return;
     }
   }
 
   settle(): void {
-    this.makeWinogradSets(Infinity);
+    this.makePending(Infinity);
   }
 
   private kernels(): KernelExports {
@@ -405,9 +479,9 @@ class WasmGraphExecutable implements WasmExecutable {
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
-        // A lazy conv needs room for both of its kernels: the plan outlives the switch.
+        // A lazy conv needs room for each of its kernels: the plan outlives the switch.
         const c = this.consts.get(n.name)!;
-        for (const m of [c.method!, c.pending ?? c.method!]) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
+        for (const m of [c.method, c.stream, c.final]) if (m) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
         if (c.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
@@ -449,18 +523,19 @@ class WasmGraphExecutable implements WasmExecutable {
 
   memoryBytes(inputShape: readonly number[]): { weights: number; activations: number; peak: number } {
     const plan = this.plan(inputShape);
-    // Peak once every lazy set is made: the sets' bytes are not yet in weightBytes.
-    const lazy = this.pending.reduce((sum, n) => sum + convPackedFloats(n, this.consts.get(n.name)!.pending) * 4, 0);
-    return { weights: this.weightBytes + lazy, activations: plan.bytes, peak: Math.max(this.highWater, this.constEnd + plan.bytes) + lazy + SLACK };
+    // Peak once every lazy weight is made (each past everything placed, this plan included):
+    // their bytes are not yet in weightBytes.
+    const lazy = this.pending.reduce((sum, n) => sum + alignUp(this.finalBytes(n)), 0);
+    return { weights: this.weightBytes + lazy, activations: plan.bytes, peak: this.highWater + lazy + SLACK };
   }
 
   async run(input: Tensor): Promise<Record<string, Tensor>> {
     const start = performance.now();
     const result = this.forward(input);
     void this.threadsReady; // the first run done, the workers start in the background
-    // A lazy model spends up to this run's own time making Winograd sets (the first run makes none:
-    // it is the cold start).
-    if (this.pending.length > 0 && this.runs++ > 0) this.makeWinogradSets(performance.now() - start);
+    // A lazy model spends up to this run's own time making final weights (the first run makes
+    // none: it is the cold start).
+    if (this.pending.length > 0 && this.runs++ > 0) this.makePending(performance.now() - start);
     return result;
   }
 
@@ -469,7 +544,8 @@ class WasmGraphExecutable implements WasmExecutable {
     const start = performance.now();
     const nodes: NodeTiming[] = [];
     this.forward(input, (node, plan, ms) => {
-      const kernel = node.op === 'conv' ? this.consts.get(node.name)!.method! : node.op;
+      const c = this.consts.get(node.name);
+      const kernel = node.op === 'conv' ? (c!.packed === undefined ? c!.stream! : c!.method!) : node.op;
       nodes.push({ name: node.name, op: node.op, kernel, outputShape: plan.shapes.get(node.output)!, ms });
     });
     return { nodes, totalMs: performance.now() - start, memoryBytes: this.kernels().memory.buffer.byteLength };
@@ -512,22 +588,23 @@ class WasmGraphExecutable implements WasmExecutable {
     switch (node.op) {
       case 'conv': {
         const consts = this.consts.get(node.name)!;
+        const { packed, method } = this.weightsOf(node);
         runConv(k, node, inShape, outShape, {
           input: at(node.input),
-          packed: consts.packed!,
+          packed,
           bias: consts.bias!,
           output: at(node.output),
           residual: node.residual ? at(node.residual) : 0,
           scratch: plan.scratch,
           wide: consts.narrow ? plan.wide : 0,
           half: consts.narrow === 'fp16' ? 1 : 0,
-        }, consts.method, (name, args) => this.call(k, plan, name, args));
+        }, method, (name, args) => this.call(k, plan, name, args));
         return;
       }
       case 'linear': {
         const consts = this.consts.get(node.name)!;
         this.call(k, plan, 'linear_f32', [
-          inShape[0], node.outFeatures, node.inFeatures, at(node.input), consts.packed!, at(node.output),
+          inShape[0], node.outFeatures, node.inFeatures, at(node.input), this.weightsOf(node).packed, at(node.output),
           plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
         ]);
         return;
@@ -577,6 +654,23 @@ class WasmGraphExecutable implements WasmExecutable {
     this.member?.release();
     this.member = undefined;
   }
+}
+
+/** A linear as the 1x1 conv its panels are packed as. */
+function linearAsConv(n: FusedLinear): ConvGeometry {
+  return { inChannels: n.inFeatures, outChannels: n.outFeatures, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], groups: 1 };
+}
+
+/** Output channels a weight is staged in whole multiples of: a group of a grouped conv's panels, else a panel. */
+function stagingUnit(c: ConvGeometry, method: ConvMethod): number {
+  return c.groups > 1 && !isWinograd(method) ? c.outChannels / c.groups : PANEL;
+}
+
+/** Bytes of staging a node's packing takes, for any of its kernels (packAt). */
+function stagingFor(n: Packed): number {
+  const c = n.op === 'conv' ? n : linearAsConv(n);
+  const direct = stagingBytes(n.weight, c.outChannels, stagingUnit(c, 'gemm'));
+  return n.op === 'conv' && isWinograd(convMethod(n)) ? Math.max(direct, stagingBytes(n.weight, c.outChannels, PANEL, true)) : direct;
 }
 
 function fusedInputs(n: FusedNode): string[] {

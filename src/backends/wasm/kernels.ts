@@ -74,7 +74,7 @@ export interface KernelExports {
     cout: number, cinG: number, kh: number, kw: number, groups: number,
     weight: number, scale: number, bias: number, dst: number,
   ): void;
-  pack_winograd_weights(stride: number, cout: number, cin: number, weight: number, scale: number, dst: number): void;
+  pack_winograd_weights(stride: number, cout: number, cin: number, from: number, to: number, weight: number, scale: number, dst: number): void;
   winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,

@@ -64,31 +64,60 @@ export interface StagedWeight {
   readonly end: number;
 }
 
-/** Bytes stageWeight may take for a weight of `length` elements and `channels` output channels (float32 and its alignment, the worst case). */
-export function stagedBytes(length: number, channels: number): number {
-  return length * 4 + channels * 4 + 2 * ALIGN;
+/**
+ * Bytes of weights staged per packer call: a weight is copied into wasm memory and packed a piece
+ * of its output channels at a time (whole panels, or whole groups), so that its staging area stays
+ * small (fresh wasm memory is slow to touch the first time) and in cache for the packer.
+ */
+export const STAGE_CHUNK = 256 * 1024;
+
+/** Bytes per output channel of a weight (`channels` in all) as stageWeight copies it: float32 (or widened), int8 values and their scale, or fp16 bits. */
+function channelBytes(w: FusedWeight, channels: number, widen: boolean): number {
+  const depth = w.length / channels;
+  if (w instanceof Float32Array || widen) return depth * 4;
+  return w.stored.dtype === 'float16' ? depth * 2 : depth + 4;
 }
 
 /**
- * Copies a fused weight into wasm memory at `at` (ALIGN-aligned) for the packers: as it is
- * stored (float32; int8 values then their float32 scales; fp16 bits), so that no float32 copy of
- * a narrow weight is made in the JS heap, or with `widen` as float32 (for the Winograd packer,
- * which reads float32 only; int8 widens to q * scale rounded once, as readCheckpoint does).
+ * The [from, to) output-channel ranges a weight of `channels` output channels is staged and
+ * packed in: whole units of `unit` channels (a panel, or a group), about STAGE_CHUNK bytes each.
  */
-export function stageWeight(memory: ArrayBuffer, at: number, w: FusedWeight, widen = false): StagedWeight {
+export function stagingChunks(w: FusedWeight, channels: number, unit: number, widen = false): [number, number][] {
+  const per = Math.max(1, Math.floor(STAGE_CHUNK / (unit * channelBytes(w, channels, widen)))) * unit;
+  const chunks: [number, number][] = [];
+  for (let from = 0; from < channels; from += per) chunks.push([from, Math.min(channels, from + per)]);
+  return chunks;
+}
+
+/** Bytes of staging the packing of a weight takes: `channels` floats (a BN scale or a bias), then its largest chunk, each aligned. */
+export function stagingBytes(w: FusedWeight, channels: number, unit: number, widen = false): number {
+  const [from, to] = stagingChunks(w, channels, unit, widen)[0];
+  return alignUp(channels * 4) + (to - from) * channelBytes(w, channels, widen) + 3 * ALIGN;
+}
+
+/**
+ * Copies output channels [from, to) of a fused weight of `channels` output channels into wasm
+ * memory at `at` (ALIGN-aligned) for the packers: as it is stored (float32; int8 values then
+ * their float32 scales; fp16 bits), so that no float32 copy of a narrow weight is made in the JS
+ * heap, or with `widen` as float32 (for the Winograd packer, which reads float32 only; int8 widens
+ * to q * scale rounded once, as readCheckpoint does).
+ */
+export function stageWeight(memory: ArrayBuffer, at: number, w: FusedWeight, channels: number, from: number, to: number, widen = false): StagedWeight {
+  const depth = w.length / channels;
+  const [a, b] = [from * depth, to * depth];
   if (w instanceof Float32Array || widen) {
-    const f32 = new Float32Array(memory, at, w.length);
-    if (w instanceof Float32Array) f32.set(w);
-    else writeFloat32(w.stored, f32, 0);
-    return { src: PANEL_DTYPE.float32, weight: at, wscale: 0, end: alignUp(at + 4 * w.length) };
+    const f32 = new Float32Array(memory, at, b - a);
+    if (w instanceof Float32Array) f32.set(w.subarray(a, b));
+    else writeFloat32(w.stored, f32, 0, a, b);
+    return { src: PANEL_DTYPE.float32, weight: at, wscale: 0, end: alignUp(at + 4 * (b - a)) };
   }
   const d = w.stored;
   if (d.dtype === 'float16') {
-    new Uint16Array(memory, at, d.bits.length).set(d.bits);
-    return { src: PANEL_DTYPE.fp16, weight: at, wscale: 0, end: alignUp(at + 2 * d.bits.length) };
+    new Uint16Array(memory, at, b - a).set(d.bits.subarray(a, b));
+    return { src: PANEL_DTYPE.fp16, weight: at, wscale: 0, end: alignUp(at + 2 * (b - a)) };
   }
-  new Int8Array(memory, at, d.q.length).set(d.q);
-  const wscale = alignUp(at + d.q.length);
-  new Float32Array(memory, wscale, d.scale.length).set(d.scale);
-  return { src: PANEL_DTYPE.int8, weight: at, wscale, end: alignUp(wscale + 4 * d.scale.length) };
+  new Int8Array(memory, at, b - a).set(d.q.subarray(a, b));
+  const wscale = alignUp(at + b - a);
+  new Float32Array(memory, wscale, to - from).set(d.scale.subarray(from, to));
+  return { src: PANEL_DTYPE.int8, weight: at, wscale, end: alignUp(wscale + 4 * (to - from)) };
 }
