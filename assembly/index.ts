@@ -3,7 +3,7 @@
 // (relaxed SIMD: fused multiply-add, a 6-row GEMM tile); the loader picks one at run time.
 export { MR, NR, f32_gemm, linear_f32, gemm_scratch_bytes, gemm_q8_scratch_bytes, conv2d_nhwc, conv_scratch_bytes, conv7x7s2c3_nhwc, stem_scratch_bytes } from './gemm';
 export { grouped_conv_nhwc } from './grouped';
-export { winograd_nhwc, winograd_scratch_bytes } from './winograd';
+export { winograd_nhwc, winograd_scratch_bytes, winograd_block_tiles } from './winograd';
 export { pack_gemm_panels, pack_gemm_weights, pack_gemm_weights_q8, pack_gemm_weights_f16, pack_winograd_weights } from './pack';
 export { maxpool_nhwc, avgpool_nhwc, global_avgpool_nhwc } from './pool';
 export { affine_nhwc, add_f32, relu_f32, shortcut_a_nhwc, nchw_to_nhwc, nhwc_to_nchw } from './elementwise';

@@ -222,12 +222,14 @@ export function pack_gemm_weights_f16(
  *
  * Only output channels [from, to) are packed (from a multiple of NR, to one of 4 or cout), their
  * filters read from `weight` on (channel `from` first), so that a caller can stage the weights a
- * piece at a time; scale and dst are the whole conv's.
+ * piece at a time; scale and dst are the whole conv's. `sets`: bytes from one set to the next (0:
+ * the whole conv's, ceil(cout / 8) panels; a piece of the channels can be packed with its sets
+ * closer, dst then offset so that panel from / 8 of set 0 lands at the piece's start).
  */
-export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize): void {
+export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize, sets: i32): void {
   const panelB = <usize>panelFloats(cin) << 2;
   const panels = (cout + NR - 1) / NR;
-  const setB = <usize>panels * panelB;
+  const setB = sets != 0 ? <usize>sets : <usize>panels * panelB;
   const zero = f32x4.splat(0);
   for (let xi = 0; xi < 36; xi++) {
     const set = dst + <usize>xi * setB;

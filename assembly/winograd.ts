@@ -90,6 +90,14 @@ function blockBytes(s2: bool, tiles: i32, ch: i32): usize {
   return bytes;
 }
 
+/**
+ * Tiles per block of winograd_nhwc: with parts * this many tiles or more, its parts split the
+ * tiles; with fewer, the output channels.
+ */
+export function winograd_block_tiles(cin: i32, cout: i32, stride: i32): i32 {
+  return blockTiles(cin, cout, stride);
+}
+
 /** Scratch bytes winograd_nhwc needs: V and M for one block, the transform temporaries and the GEMMs' packed A. */
 export function winograd_scratch_bytes(cin: i32, cout: i32, stride: i32): i32 {
   const s2 = stride == 2;
@@ -348,11 +356,13 @@ function winogradOutput(
  * bias: [cout]; scratch: winograd_scratch_bytes(cin, cout, stride). Threads (part of parts, see
  * partStart in gemm.ts): with at least a block of tiles per part, each part takes a range of tiles;
  * with fewer (the last stage at batch 1), a range of output channels, so each thread streams only
- * its share of the 36 weight sets (the input transform is repeated per part).
+ * its share of the 36 weight sets (the input transform is repeated per part). `sets`: bytes from
+ * one weight set to the next (0: ceil(cout / 8) panels; a caller that packs only one part's
+ * channels at a time (pack_winograd_weights) passes that part's, and packed offset to match).
  */
 export function winograd_nhwc(
   stride: i32, n: i32, h: i32, w: i32, cin: i32, oh: i32, ow: i32, cout: i32, pt: i32, pl: i32,
-  input: usize, packed: usize, bias: usize, output: usize, residual: usize, relu: bool, scratch: usize,
+  input: usize, packed: usize, bias: usize, output: usize, residual: usize, relu: bool, scratch: usize, sets: i32,
   part: i32, parts: i32, partBytes: i32,
 ): void {
   const s2 = stride == 2;
@@ -361,7 +371,7 @@ export function winograd_nhwc(
   const tiles = n * tilesH * tilesW;
   const block = blockTiles(cin, cout, stride);
   const panelB = <usize>panelFloats(cin) << 2;
-  const setB = <usize>((cout + NR - 1) / NR) * panelB;
+  const setB = sets != 0 ? <usize>sets : <usize>((cout + NR - 1) / NR) * panelB;
   // This part's tiles [tBeg, tEnd) and output channels [cBeg, cEnd) (see partStart in gemm.ts).
   let tBeg = 0, tEnd = tiles, cBeg = 0, cEnd = cout;
   if (parts > 1) {

@@ -4,6 +4,8 @@
  *
  *   npm run build && node bench/cold.mjs [--models resnet50,resnet18] [--rounds 7] [--warm 5] [--out bench/results]
  *                                        [--dist dist]   (a built dist/ to measure, e.g. a copy of it)
+ *                                        [--entry core|node]   (core: dist/index.js, one thread, what a Worker
+ *                                         or a page gets; node: dist/index.node.js, the cores in threads)
  *
  * For each model the parent writes, once and untimed, the seeded weights (src/models/init.ts) as
  * safetensors and the same graph and weights as ONNX (bench/peers/onnx-export.mjs). Then, in each
@@ -69,7 +71,9 @@ async function child(engine, dist, model, file, size, warm) {
       warmMs.push(performance.now() - t);
     }
     const packedMB = (m.summary().backendMemory?.weights ?? 0) / 2 ** 20;
-    return { importMs: t1 - t0, createMs: t2 - t1, firstForwardMs: t3 - t2, totalMs: t3 - t0, secondForwardMs: t4 - t3, settleMs: t5 - t4, warmMs: median(warmMs), packedMB, timings: m.timings };
+    const threads = m.threads;
+    m.dispose();
+    return { importMs: t1 - t0, createMs: t2 - t1, firstForwardMs: t3 - t2, totalMs: t3 - t0, secondForwardMs: t4 - t3, settleMs: t5 - t4, warmMs: median(warmMs), packedMB, threads, timings: m.timings };
   }
   const t0 = performance.now();
   const ort = await import('onnxruntime-web');
@@ -94,9 +98,11 @@ async function parent(argv) {
       warm: { type: 'string', default: '5' },
       out: { type: 'string', default: join(here, 'results') },
       dist: { type: 'string', default: join(here, '../dist') },
+      entry: { type: 'string', default: 'core' },
     },
   });
-  const dist = join(values.dist, 'index.js');
+  if (!['core', 'node'].includes(values.entry)) throw new Error(`bench/cold: --entry must be core or node, got ${values.entry}`);
+  const dist = join(values.dist, values.entry === 'node' ? 'index.node.js' : 'index.js');
   if (!existsSync(dist)) throw new Error(`bench/cold: ${dist} not found; run \`npm run build\` first`);
   const { createModel, writeSafetensors } = await import(pathToFileURL(dist).href);
   const { exportOnnx } = await import('./peers/onnx-export.mjs');
@@ -135,12 +141,13 @@ async function parent(argv) {
   const results = models.map((model) => summarise(model, samples[model]));
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 13);
   const report = {
-    date: new Date().toISOString(), node: process.version, cpus: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds, warmRuns: Number(values.warm),
+    date: new Date().toISOString(), node: process.version, cpus: os.cpus()[0]?.model, loadavg: os.loadavg(), rounds, warmRuns: Number(values.warm), entry: values.entry,
     freshMemoryMsPerMB: median(touch), results, samples,
   };
   mkdirSync(values.out, { recursive: true });
   const md = markdown(report);
-  for (const name of [`cold-${stamp}`, 'cold-latest']) {
+  const tag = values.entry === 'node' ? '-node' : '';
+  for (const name of [`cold${tag}-${stamp}`, `cold${tag}-latest`]) {
     writeFileSync(join(values.out, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(join(values.out, `${name}.md`), md);
   }
@@ -156,7 +163,7 @@ function summarise(model, { ours, ort }) {
   return {
     model,
     ours: {
-      importMs: med(ours, 'importMs'), createMs: med(ours, 'createMs'), firstForwardMs: med(ours, 'firstForwardMs'), totalMs: med(ours, 'totalMs'), secondForwardMs: med(ours, 'secondForwardMs'), settleMs: med(ours, 'settleMs'), warmMs: med(ours, 'warmMs'), packedMB: ours[0].packedMB,
+      threads: ours[0].threads, importMs: med(ours, 'importMs'), createMs: med(ours, 'createMs'), firstForwardMs: med(ours, 'firstForwardMs'), totalMs: med(ours, 'totalMs'), secondForwardMs: med(ours, 'secondForwardMs'), settleMs: med(ours, 'settleMs'), warmMs: med(ours, 'warmMs'), packedMB: ours[0].packedMB,
       stages: { read: stage('read'), bind: stage('bind'), build: stage('build'), backend: stage('backend'), compile: stage('compile'), ...stages, firstRun: stage('firstRun') },
     },
     ort: { version: ort[0].version, importMs: med(ort, 'importMs'), createMs: med(ort, 'createMs'), firstRunMs: med(ort, 'firstRunMs'), createRunMs: med(ort, 'createRunMs'), totalMs: med(ort, 'totalMs') },
@@ -174,7 +181,7 @@ function markdown(r) {
     `# Cold start, import to first logits, fresh processes (${r.date})`,
     '',
     `Node ${r.node}, ${r.cpus}, load average ${r.loadavg.map((x) => x.toFixed(2)).join(' ')}; ${r.rounds} rounds, engines alternating in order; batch 1, seeded weights;`,
-    `ours: safetensors bytes -> createModel(..., { backend: 'wasm' }) -> forward (plain SIMD); onnxruntime-web: ONNX bytes -> InferenceSession.create (wasm, SIMD, 1 thread) -> run.`,
+    `ours: safetensors bytes -> createModel(..., { backend: 'wasm' }) -> forward (plain SIMD), imported from the ${r.entry} entry (warm forwards on ${r.results.map((x) => `${x.model} ${x.ours.threads}`).join(', ')} threads); onnxruntime-web: ONNX bytes -> InferenceSession.create (wasm, SIMD, 1 thread) -> run.`,
     'Medians over rounds; each ratio is the median of the per-round ratios (both engines measured in the same round).',
     `Writing fresh wasm memory costs ${r.freshMemoryMsPerMB.toFixed(2)} ms per MiB here (median over rounds; each page's first touch); our packed weights: ${r.results.map((x) => `${x.model} ${x.ours.packedMB.toFixed(0)} MiB`).join(', ')}.`,
     '',

@@ -277,8 +277,9 @@ export class Model {
 
   /**
    * Finishes the load work a backend defers past the first forward, so that every later forward
-   * runs at full speed: the wasm backend's Winograd weight sets (made a few per forward otherwise;
-   * see WinogradMode). Compiles first if no forward has run. Before timing warm forwards, call it.
+   * runs at full speed: the wasm backend's packed weights and Winograd sets (the first forward
+   * streams them; later ones make a few each otherwise; see WinogradMode), and its worker threads.
+   * Compiles first if no forward has run. Before timing warm forwards, call it.
    */
   async settle(): Promise<void> {
     if (this.disposed) throw new ModelDisposedError(this.name, 'settle');

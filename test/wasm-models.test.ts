@@ -136,3 +136,37 @@ describe("Winograd weight sets: 'lazy' (default), 'eager', 'never'", () => {
     [lazy, eager, never].forEach((e) => e.dispose());
   });
 });
+
+describe('the streamed cold start (lazy float32) at 224x224', () => {
+  const graph = buildResNet(getModelConfig('resnet18'));
+  const weights = seededWeights(graph, 13);
+  const convs = graph.nodes.filter((n) => n.op === 'conv' || n.op === 'linear').length;
+
+  it('batch 1: every conv streams with its final kernel (the last stages a part of their channels at a time), so the first forward equals the settled one bit for bit', async () => {
+    const x = seeded([1, 3, 224, 224], 21);
+    const eager = (await createWasmBackend({ relaxed: false, winograd: 'eager' }).compile(graph, weights)) as WasmExecutable;
+    const lazy = (await createWasmBackend({ relaxed: false }).compile(graph, weights)) as WasmExecutable;
+    const want = (await eager.run(x)).logits.data;
+    const profile = await lazy.profile(x);
+    expect(profile.nodes.filter((n) => n.name.startsWith('layer4') && n.name.endsWith('conv2')).map((n) => n.kernel)).toEqual(['winograd', 'winograd']);
+    expect(Array.from((await lazy.run(x)).logits.data)).toEqual(Array.from(want));
+    expect(lazy.pendingWeights).toBe(convs); // the cold start made none final
+    // The stream area is 2 MiB; ResNet-18's largest sets are 36 MiB: the wasm memory holds far less than the weights.
+    expect(lazy.memoryBytes(x.shape).peak - lazy.memoryBytes(x.shape).weights).toBeLessThan(16 * 2 ** 20);
+    [eager, lazy].forEach((e) => e.dispose());
+  });
+
+  it('batch 8: convs the kernels split by rows, too large to stream whole, are made final at once; outputs within 1e-4 of the settled ones', async () => {
+    const x = seeded([8, 3, 224, 224], 22);
+    const eager = (await createWasmBackend({ relaxed: false, winograd: 'eager' }).compile(graph, weights)) as WasmExecutable;
+    const lazy = (await createWasmBackend({ relaxed: false }).compile(graph, weights)) as WasmExecutable;
+    const want = (await eager.run(x)).logits;
+    const { maxDiff, maxRef } = relError((await lazy.run(x)).logits, want);
+    expect(maxDiff, `max |first forward - settled| = ${maxDiff}`).toBeLessThanOrEqual(1e-4 * maxRef);
+    expect(lazy.pendingWeights).toBeLessThan(convs);
+    expect(lazy.pendingWeights).toBeGreaterThan(0);
+    lazy.settle();
+    expect(Array.from((await lazy.run(x)).logits.data)).toEqual(Array.from(want.data));
+    [eager, lazy].forEach((e) => e.dispose());
+  });
+});

@@ -93,14 +93,14 @@ export interface RawConvWeights {
  * stageWeight) into float32 panels, or narrow ones when `narrow` is given; Winograd sets from
  * float32 weights only (stage them widened). Only output channels [from, to) are packed (default:
  * all; a piece of whole panels, or of whole groups, as stagingChunks cuts them), into their place
- * in dst.
+ * in dst; `sets` as pack_winograd_weights takes it.
  */
 export function packConv(
-  k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels, from = 0, to = c.outChannels,
+  k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels, from = 0, to = c.outChannels, sets = 0,
 ): void {
   if (isWinograd(method)) {
     if ((raw.src ?? PANEL_DTYPE.float32) !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
-    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, from, to, raw.weight, raw.scale, dst);
+    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, from, to, raw.weight, raw.scale, dst, sets);
     return;
   }
   const [kh, kw] = c.kernel;
@@ -146,6 +146,8 @@ export interface ConvBuffers {
   readonly wide: number;
   /** 1: the narrow panels are fp16; 0: int8. */
   readonly half: number;
+  /** Winograd: bytes from one weight set to the next (0 or absent: the whole conv's layout). */
+  readonly sets?: number;
 }
 
 /** Runs a threaded kernel with its arguments (the wasm backend's pool, or the whole kernel here). */
@@ -169,7 +171,7 @@ export function runConv(
   const [, cout, oh, ow] = outShape;
   const relu = c.relu ? 1 : 0;
   if (isWinograd(method)) {
-    call('winograd_nhwc', [c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch]);
+    call('winograd_nhwc', [c.stride[0], n, h, w, cin, oh, ow, cout, c.pads[0], c.pads[1], buf.input, buf.packed, buf.bias, buf.output, buf.residual, relu, buf.scratch, buf.sets ?? 0]);
     return;
   }
   if (method === 'stem') {

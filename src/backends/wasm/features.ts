@@ -21,14 +21,20 @@ export interface InitWasmOptions {
 }
 
 /**
- * When the Winograd weight sets of 3x3 convs are made (they are 4x the conv's weights, and on a
- * machine where fresh memory is slow to touch, making them dominates the load):
- * - 'lazy' (default): the first forward runs those convs as direct GEMMs, whose packed weights are
- *   1x; each later forward then makes sets for as long as it ran itself (at least one conv), so no
- *   call takes more than about twice a warm forward, until every conv runs Winograd. Outputs move
- *   by about 1e-6 relative while that happens (the two kernels round differently).
- * - 'eager': every set is made at compile (the cold start pays it; every forward is the same).
- * - 'never': 3x3 convs stay direct GEMMs (least memory; slower forwards).
+ * When the packed weights and the Winograd weight sets of 3x3 convs are made (the sets are 4x the
+ * conv's weights, and on a machine where fresh memory is slow to touch, writing packed weights
+ * dominates the load):
+ * - 'lazy' (default): nothing is packed at compile. The first forward packs each conv's weights
+ *   just before it runs into one reused stream area (Winograd sets for the convs whose sets fit
+ *   in it, direct GEMM panels for the rest), so it touches little fresh memory; each later forward
+ *   then makes final weights (sets where Winograd runs) for as long as it ran itself (at least
+ *   one node), so no call takes more than about twice a warm forward, until all are made.
+ *   Outputs move by about 1e-6 relative while that happens (the two kernels round differently).
+ *   With narrow storage ('int8', 'fp16') the direct panels are packed at compile and only the
+ *   sets are made lazily.
+ * - 'eager': every final weight and set is made at compile (the cold start pays it; every forward
+ *   is the same).
+ * - 'never': 3x3 convs stay direct GEMMs, packed at compile (least memory; slower forwards).
  */
 export type WinogradMode = 'lazy' | 'eager' | 'never';
 

@@ -24,6 +24,13 @@ import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMe
 export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
 
 const PAGE = 65536;
+/**
+ * Bytes of the stream area a lazy float32 model packs each conv's weights into just before it
+ * runs, until its final ones are made (at most; less when no conv needs as much). Larger weights
+ * are streamed a piece of output channels at a time where the kernel splits that way at the
+ * input's shape (batch 1: the later stages), else made final at once.
+ */
+const STREAM_BYTES = 2 * 2 ** 20;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
 const SLACK = 64;
 
@@ -140,8 +147,6 @@ interface NodeConsts {
   method?: ConvMethod;
   /** The kernel the conv runs once its final weights are made. */
   final?: ConvMethod;
-  /** The kernel a streamed conv runs: `final`, or the direct one where its sets would not fit the stream area. */
-  stream?: ConvMethod;
   /** Byte address of the packed weights; undefined while they are streamed. */
   packed?: number;
   /** The GEMM weights are narrow panels (storage 'int8' or 'fp16'). */
@@ -168,6 +173,14 @@ interface Plan {
   readonly divisors: Map<string, { h: number; w: number }>;
   /** Bytes past the weights this plan uses. */
   readonly bytes: number;
+  /** How each node whose weights may be streamed runs at this plan's shapes (absent: made final before it runs). */
+  readonly streams: Map<string, StreamStep>;
+}
+
+/** A streamed node's kernel at a plan's shapes, and in how many pieces of output channels its weights are packed and run. */
+interface StreamStep {
+  readonly method: ConvMethod;
+  readonly parts: number;
 }
 
 class WasmGraphExecutable implements WasmExecutable {
@@ -189,7 +202,7 @@ class WasmGraphExecutable implements WasmExecutable {
    * Where streamed weights go at each forward: `raw` (the weight as stored, and its scale) is packed
    * into `pack`; made lazily later, final weights are staged at `raw` too. Undefined: nothing streams.
    */
-  private readonly stream: { readonly raw: number; readonly pack: number } | undefined;
+  private readonly stream: { readonly raw: number; readonly pack: number; readonly bytes: number } | undefined;
   private runs = 0;
   /** Threads the plans make scratch for; the pool runs them once `member` is set. */
   private readonly parts: number;
@@ -231,15 +244,8 @@ class WasmGraphExecutable implements WasmExecutable {
       return p;
     };
     const take = (floats: number) => takeBytes(floats * 4);
-    // The direct kernel's panels of the largest node: about the stream area's size. A conv streams
-    // its Winograd sets where they fit in a quarter more than that (the sets of the smaller convs:
-    // they save more time than they take to make), else its direct panels.
-    let directMax = 0;
-    for (const n of fused.nodes) {
-      if (n.op === 'conv') directMax = Math.max(directMax, convPackedBytes(n, convMethod(n, false)));
-      else if (n.op === 'linear') directMax = Math.max(directMax, packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1));
-    }
-    let streamBytes = directMax;
+    // The stream area holds the largest node's final weights, up to STREAM_BYTES (see streamStep).
+    let streamBytes = 0;
     let rawBytes = 0;
     for (const n of fused.nodes) {
       if (n.op !== 'conv' && n.op !== 'linear') continue;
@@ -247,15 +253,16 @@ class WasmGraphExecutable implements WasmExecutable {
       if (n.op === 'linear') {
         const narrow = narrowAll;
         this.consts.set(n.name, { narrow, packed: streaming ? undefined : takeBytes(packedPanelBytes(narrow, n.outFeatures, n.inFeatures, 1, 1, 1)) });
-        if (streaming) this.pending.push(n);
+        if (streaming) {
+          this.pending.push(n);
+          streamBytes = Math.min(STREAM_BYTES, Math.max(streamBytes, packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1)));
+        }
         continue;
       }
       const final = convMethod(n, winogradOk.has(n.name));
       if (streaming) {
-        const setBytes = convPackedFloats(n, final) * 4;
-        const stream = isWinograd(final) && setBytes > 1.25 * directMax ? convMethod(n, false) : final;
-        if (stream === final) streamBytes = Math.max(streamBytes, setBytes);
-        this.consts.set(n.name, { final, stream, bias: take(n.outChannels) });
+        streamBytes = Math.min(STREAM_BYTES, Math.max(streamBytes, convPackedFloats(n, final) * 4));
+        this.consts.set(n.name, { final, bias: take(n.outChannels) });
         this.pending.push(n);
         continue;
       }
@@ -273,7 +280,7 @@ class WasmGraphExecutable implements WasmExecutable {
     // Streaming, the staging and stream areas stay; otherwise staging is past the weights, where
     // activations go later.
     if (streaming) {
-      this.stream = { raw: takeBytes(rawBytes), pack: takeBytes(streamBytes) };
+      this.stream = { raw: takeBytes(rawBytes), pack: takeBytes(streamBytes), bytes: streamBytes };
       this.constEnd = this.highWater = top;
       this.ensureMemory(top + SLACK);
     } else {
@@ -333,9 +340,10 @@ class WasmGraphExecutable implements WasmExecutable {
    * Packs a node's weights for `method` (a conv's; a linear packs as a 1x1 conv) at `dst`, in wasm:
    * its per-channel floats (a conv's BN scale, a linear's bias) are copied to `raw`, then its raw
    * weight a piece at a time (as stored; widened to float32 for a Winograd set) after them, each
-   * piece packed before the next is copied.
+   * piece packed before the next is copied. `range`: only those output channels (whole panels), as
+   * a streamed part packs them; `sets` as packConv takes it.
    */
-  private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels): void {
+  private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels, range?: readonly [number, number], sets = 0): void {
     const k = this.kernels();
     const c = n.op === 'conv' ? n : linearAsConv(n);
     const m = method ?? 'gemm';
@@ -345,19 +353,77 @@ class WasmGraphExecutable implements WasmExecutable {
     const scale = n.op === 'conv' && n.scale ? raw : 0;
     const bias = n.op === 'conv' ? this.consts.get(n.name)!.bias! : raw;
     const at = alignUp(raw + c.outChannels * 4);
-    for (const [from, to] of stagingChunks(n.weight, c.outChannels, stagingUnit(c, m), wide)) {
+    const [first, end] = range ?? [0, c.outChannels];
+    for (const [a, b] of stagingChunks(n.weight, c.outChannels, stagingUnit(c, m), wide)) {
+      const [from, to] = [Math.max(a, first), Math.min(b, end)];
+      if (from >= to) continue;
       const w = stageWeight(k.memory.buffer, at, n.weight, c.outChannels, from, to, wide);
-      packConv(k, c, dst, { ...w, scale, bias }, m, narrow, from, to);
+      packConv(k, c, dst, { ...w, scale, bias }, m, narrow, from, to, sets);
     }
   }
 
-  /** A node's packed weights and the conv's kernel: its own, or packed now into the stream area. */
-  private weightsOf(n: Packed): { packed: number; method?: ConvMethod } {
-    const c = this.consts.get(n.name)!;
-    if (c.packed !== undefined) return { packed: c.packed, method: c.method };
+  /**
+   * How a node's weights are streamed at the shapes given: its final kernel, else the direct one,
+   * whichever fits the stream area whole or, where the kernel splits that way at these shapes, in
+   * the fewest pieces of output channels that each fit; undefined when neither does.
+   */
+  private streamStep(n: Packed, shapes: Map<string, number[]>): StreamStep | undefined {
+    const areaBytes = this.stream!.bytes;
+    const c = n.op === 'conv' ? n : linearAsConv(n);
+    const [b, , oh, ow] = n.op === 'conv' ? shapes.get(n.output)! : [shapes.get(n.input)![0], 0, 1, 1];
+    const panels = Math.ceil(c.outChannels / PANEL);
+    const methods = n.op === 'conv' ? [...new Set([this.consts.get(n.name)!.final!, convMethod(n, false)])] : (['gemm'] as ConvMethod[]);
+    for (const method of methods) {
+      const wino = isWinograd(method);
+      const whole = wino ? convPackedFloats(c, method) * 4 : packedPanelBytes(undefined, c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
+      if (whole <= areaBytes) return { method, parts: 1 };
+      // Bytes of one output-channel panel in every set (Winograd) or in the panels.
+      const panelBytes = whole / panels;
+      const minParts = Math.ceil(whole / areaBytes);
+      for (let parts = minParts; parts <= panels; parts++) {
+        if (Math.ceil(panels / parts) * panelBytes > areaBytes) continue;
+        const splitsChannels = wino
+          ? b * Math.ceil(oh / 4) * Math.ceil(ow / 4) < parts * this.kernels().winograd_block_tiles(c.inChannels, c.outChannels, c.stride[0])
+          : method === 'gemm' && c.groups === 1 && b * oh * ow < c.outChannels;
+        if (splitsChannels) return { method, parts };
+        if (!wino) break; // the direct kernels split by channels at any parts, or never
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs a node whose final weights are not made yet: packs them into the stream area (whole, or
+   * a part's channels at a time, each part then run on this thread), or, where they fit neither
+   * way at this plan's shapes, makes them final first.
+   */
+  private runStreamed(plan: Plan, node: Packed, run: (packed: number, method: ConvMethod, sets: number, part?: readonly [number, number]) => void): void {
+    const step = plan.streams.get(node.name);
     const stream = this.stream!;
-    this.packAt(n, c.stream, stream.pack, stream.raw);
-    return { packed: stream.pack, method: c.stream };
+    if (!step) {
+      this.makeFinal(node);
+      const c = this.consts.get(node.name)!;
+      run(c.packed!, c.method ?? 'gemm', 0);
+      return;
+    }
+    if (step.parts === 1) {
+      this.packAt(node, step.method, stream.pack, stream.raw);
+      run(stream.pack, step.method, 0);
+      return;
+    }
+    const c = node.op === 'conv' ? node : linearAsConv(node);
+    const wino = isWinograd(step.method);
+    const panelBytes = wino ? packedPanelBytes(undefined, PANEL, c.inChannels, 1, 1, 1) : packedPanelBytes(undefined, PANEL, c.inChannels, c.kernel[0], c.kernel[1], 1);
+    for (let part = 0; part < step.parts; part++) {
+      const [from, to] = [partFrom(c.outChannels, PANEL, part, step.parts), partFrom(c.outChannels, PANEL, part + 1, step.parts)];
+      if (from >= to) continue;
+      // The part's panels start at the stream area (its sets `sets` bytes apart): the kernel finds
+      // them at the offset of channel `from` from `packed`.
+      const packed = stream.pack - (from / PANEL) * panelBytes;
+      const sets = wino ? Math.ceil((to - from) / PANEL) * panelBytes : 0;
+      this.packAt(node, step.method, packed, stream.raw, undefined, [from, to], sets);
+      run(packed, step.method, sets, [part, step.parts]);
+    }
   }
 
   /**
@@ -405,20 +471,24 @@ class WasmGraphExecutable implements WasmExecutable {
   private makePending(budgetMs: number): void {
     const start = performance.now();
     while (this.pending.length > 0) {
-      const n = this.pending[0];
-      const c = this.consts.get(n.name)!;
-      const at = alignUp(this.highWater);
-      const bytes = this.finalBytes(n);
-      const raw = this.stream?.raw ?? alignUp(at + bytes);
-      this.ensureMemory(Math.max(at + bytes, this.stream ? 0 : raw + stagingFor(n)) + SLACK);
-      this.packAt(n, c.final, at, raw);
-      c.packed = at;
-      c.method = c.final;
-      this.pending.shift();
-      this.highWater = this.constEnd = alignUp(at + bytes);
-      this.weightBytes += alignUp(bytes);
+      this.makeFinal(this.pending[0]);
       if (performance.now() - start >= budgetMs) return;
     }
+  }
+
+  /** Makes a pending node's final weights, past everything placed so far. */
+  private makeFinal(n: Packed): void {
+    const c = this.consts.get(n.name)!;
+    const at = alignUp(this.highWater);
+    const bytes = this.finalBytes(n);
+    const raw = this.stream?.raw ?? alignUp(at + bytes);
+    this.ensureMemory(Math.max(at + bytes, this.stream ? 0 : raw + stagingFor(n)) + SLACK);
+    this.packAt(n, c.final, at, raw);
+    c.packed = at;
+    c.method = c.final;
+    this.pending.splice(this.pending.indexOf(n), 1);
+    this.highWater = this.constEnd = alignUp(at + bytes);
+    this.weightBytes += alignUp(bytes);
   }
 
   settle(): void {
@@ -481,7 +551,7 @@ class WasmGraphExecutable implements WasmExecutable {
       if (n.op === 'conv') {
         // A lazy conv needs room for each of its kernels: the plan outlives the switch.
         const c = this.consts.get(n.name)!;
-        for (const m of [c.method, c.stream, c.final]) if (m) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
+        for (const m of [c.method, c.final, c.packed === undefined ? convMethod(n, false) : undefined]) if (m) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
         if (c.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
@@ -515,7 +585,12 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(top + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
-    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena };
+    const streams = new Map<string, StreamStep>();
+    for (const n of this.stream ? this.pending : []) {
+      const step = this.streamStep(n, shapes);
+      if (step) streams.set(n.name, step);
+    }
+    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena, streams };
     this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
@@ -544,8 +619,8 @@ class WasmGraphExecutable implements WasmExecutable {
     const start = performance.now();
     const nodes: NodeTiming[] = [];
     this.forward(input, (node, plan, ms) => {
-      const c = this.consts.get(node.name);
-      const kernel = node.op === 'conv' ? (c!.packed === undefined ? c!.stream! : c!.method!) : node.op;
+      // A conv still streamed runs the kernel its plan streams it with.
+      const kernel = node.op === 'conv' ? (this.consts.get(node.name)!.method ?? plan.streams.get(node.name)!.method) : node.op;
       nodes.push({ name: node.name, op: node.op, kernel, outputShape: plan.shapes.get(node.output)!, ms });
     });
     return { nodes, totalMs: performance.now() - start, memoryBytes: this.kernels().memory.buffer.byteLength };
@@ -588,25 +663,31 @@ class WasmGraphExecutable implements WasmExecutable {
     switch (node.op) {
       case 'conv': {
         const consts = this.consts.get(node.name)!;
-        const { packed, method } = this.weightsOf(node);
-        runConv(k, node, inShape, outShape, {
-          input: at(node.input),
-          packed,
-          bias: consts.bias!,
-          output: at(node.output),
-          residual: node.residual ? at(node.residual) : 0,
-          scratch: plan.scratch,
-          wide: consts.narrow ? plan.wide : 0,
-          half: consts.narrow === 'fp16' ? 1 : 0,
-        }, method, (name, args) => this.call(k, plan, name, args));
+        const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number]) =>
+          runConv(k, node, inShape, outShape, {
+            input: at(node.input),
+            packed,
+            bias: consts.bias!,
+            output: at(node.output),
+            residual: node.residual ? at(node.residual) : 0,
+            scratch: plan.scratch,
+            wide: consts.narrow ? plan.wide : 0,
+            half: consts.narrow === 'fp16' ? 1 : 0,
+            sets,
+          }, method, part ? (name, args) => (k[name] as (...a: number[]) => void)(...args, part[0], part[1], 0) : (name, args) => this.call(k, plan, name, args));
+        if (consts.packed === undefined) this.runStreamed(plan, node, conv);
+        else conv(consts.packed, consts.method, 0);
         return;
       }
       case 'linear': {
         const consts = this.consts.get(node.name)!;
-        this.call(k, plan, 'linear_f32', [
-          inShape[0], node.outFeatures, node.inFeatures, at(node.input), this.weightsOf(node).packed, at(node.output),
-          plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0,
-        ]);
+        const linear = (packed: number, _m?: ConvMethod, _s?: number, part?: readonly [number, number]) => {
+          const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0];
+          if (part) k.linear_f32(...(args as [number, number, number, number, number, number, number, number, number]), part[0], part[1], 0);
+          else this.call(k, plan, 'linear_f32', args);
+        };
+        if (consts.packed === undefined) this.runStreamed(plan, node, linear);
+        else linear(consts.packed);
         return;
       }
       case 'maxpool':
@@ -657,6 +738,11 @@ class WasmGraphExecutable implements WasmExecutable {
 }
 
 /** A linear as the 1x1 conv its panels are packed as. */
+/** Where part p of `parts` starts in `total` channels cut in units of `unit` (assembly/gemm.ts partFrom). */
+function partFrom(total: number, unit: number, p: number, parts: number): number {
+  return Math.min(total, Math.floor((Math.ceil(total / unit) * p) / parts) * unit);
+}
+
 function linearAsConv(n: FusedLinear): ConvGeometry {
   return { inChannels: n.inFeatures, outChannels: n.outFeatures, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], groups: 1 };
 }

@@ -50,8 +50,9 @@ export interface KernelExports {
   ): void;
   winograd_nhwc(
     stride: number, n: number, h: number, w: number, cin: number, oh: number, ow: number, cout: number, pt: number, pl: number,
-    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number, ...parts: PartArgs
+    input: number, packed: number, bias: number, output: number, residual: number, relu: number, scratch: number, sets: number, ...parts: PartArgs
   ): void;
+  winograd_block_tiles(cin: number, cout: number, stride: number): number;
   conv7x7s2c3_nhwc(
     n: number, h: number, w: number, oh: number, ow: number, cout: number, pt: number, pl: number,
     input: number, packed: number, output: number, residual: number, relu: number, scratch: number, ...parts: PartArgs
@@ -74,7 +75,7 @@ export interface KernelExports {
     cout: number, cinG: number, kh: number, kw: number, groups: number,
     weight: number, scale: number, bias: number, dst: number,
   ): void;
-  pack_winograd_weights(stride: number, cout: number, cin: number, from: number, to: number, weight: number, scale: number, dst: number): void;
+  pack_winograd_weights(stride: number, cout: number, cin: number, from: number, to: number, weight: number, scale: number, dst: number, sets: number): void;
   winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,
