@@ -15,7 +15,8 @@
 
 import { decodeBase64 } from '../../base64.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant } from './features.js';
-import { withSharedMemory } from './threads.js';
+import { sharedMemory, withSharedMemory } from './threads.js';
+import { warmKernels } from './warm.js';
 
 export { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmModule } from './features.js';
 
@@ -134,6 +135,7 @@ async function describeModule(module: object): Promise<KernelModule> {
     throw new TypeError(`initWasm: the module given is not resnet-ts kernels.wasm (exports ${names.slice(0, 6).join(', ')}...)`);
   }
   const probe = await instantiateKernels(module);
+  warmKernels(probe);
   return { module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
 }
 
@@ -162,11 +164,14 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
   if (!p) {
     p = import('./kernels.generated.js').then(async (k) => {
       const bytes = decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64);
+      let module: WebAssembly.Module;
       try {
-        return await WebAssembly.compile(bytes);
+        module = await WebAssembly.compile(bytes);
       } catch (e) {
         throw compileRefused(e);
       }
+      warmKernels(await instantiateKernels(module));
+      return module;
     });
     compiled.set(variant, p);
     p.catch(() => compiled.delete(variant));
@@ -180,7 +185,11 @@ const compiledShared = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 export function loadSharedKernelModule(variant: KernelVariant): Promise<WebAssembly.Module> {
   let p = compiledShared.get(variant);
   if (!p) {
-    p = import('./kernels.generated.js').then((k) => WebAssembly.compile(withSharedMemory(decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64))));
+    p = import('./kernels.generated.js').then(async (k) => {
+      const module = await WebAssembly.compile(withSharedMemory(decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64)));
+      warmKernels(await instantiateKernels(module, sharedMemory()));
+      return module;
+    });
     compiledShared.set(variant, p);
     p.catch(() => compiledShared.delete(variant));
   }
