@@ -327,11 +327,15 @@ class WasmGraphExecutable implements WasmExecutable {
     return this.member ? this.parts : 1;
   }
 
-  /** Runs a threaded kernel: in parts on the pool when it is ready, else whole on this thread. */
-  private call(k: KernelExports, plan: Plan, name: ParallelKernel, args: readonly number[]): void {
+  /**
+   * Runs a threaded kernel: in parts on the pool when it is ready, else whole on this thread; with
+   * `part` ([part, parts]: a streamed part of a node's channels), just that part, on this thread.
+   */
+  private call(k: KernelExports, plan: Plan, name: ParallelKernel, args: readonly number[], part?: readonly [number, number]): void {
     const kernel = k[name] as (...a: number[]) => void;
     const member = this.member;
-    if (!member) kernel(...args);
+    if (part) kernel(...args, part[0], part[1], 0);
+    else if (!member) kernel(...args);
     else member.run(name, args, plan.partBytes, (part, parts) => kernel(...args, part, parts, plan.partBytes));
   }
 
@@ -663,8 +667,8 @@ class WasmGraphExecutable implements WasmExecutable {
       case 'conv': {
         const consts = this.consts.get(node.name)!;
         // Streamed panels are float32; only the final ones may be narrow.
-        const narrow = (packed: number) => (packed === consts.packed ? consts.narrow : undefined);
-        const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number]) =>
+        const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number]) => {
+          const narrow = packed === consts.packed ? consts.narrow : undefined;
           runConv(k, node, inShape, outShape, {
             input: at(node.input),
             packed,
@@ -672,10 +676,11 @@ class WasmGraphExecutable implements WasmExecutable {
             output: at(node.output),
             residual: node.residual ? at(node.residual) : 0,
             scratch: plan.scratch,
-            wide: narrow(packed) ? plan.wide : 0,
-            half: narrow(packed) === 'fp16' ? 1 : 0,
+            wide: narrow ? plan.wide : 0,
+            half: narrow === 'fp16' ? 1 : 0,
             sets,
-          }, method, part ? (name, args) => (k[name] as (...a: number[]) => void)(...args, part[0], part[1], 0) : (name, args) => this.call(k, plan, name, args));
+          }, method, (name, args) => this.call(k, plan, name, args, part));
+        };
         if (consts.packed === undefined) this.runStreamed(plan, node, conv);
         else conv(consts.packed, consts.method, 0);
         return;
@@ -685,8 +690,7 @@ class WasmGraphExecutable implements WasmExecutable {
         const linear = (packed: number, _m?: ConvMethod, _s?: number, part?: readonly [number, number]) => {
           const narrow = packed === consts.packed ? consts.narrow : undefined; // streamed panels are float32
           const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), plan.scratch, narrow ? plan.wide : 0, narrow === 'fp16' ? 1 : 0];
-          if (part) k.linear_f32(...(args as [number, number, number, number, number, number, number, number, number]), part[0], part[1], 0);
-          else this.call(k, plan, 'linear_f32', args);
+          this.call(k, plan, 'linear_f32', args, part);
         };
         if (consts.packed === undefined) this.runStreamed(plan, node, linear);
         else linear(consts.packed);
