@@ -25,8 +25,9 @@ export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVaria
 
 const PAGE = 65536;
 /**
- * Bytes of the stream area a lazy float32 model packs each conv's weights into just before it
- * runs, until its final ones are made (at most; less when no conv needs as much). Larger weights
+ * Bytes of the stream area a lazy model packs each conv's weights into (float32 panels or
+ * Winograd sets) just before it runs, until its final ones are made (at most; less when no conv
+ * needs as much). Larger weights
  * are streamed a piece of output channels at a time where the kernel splits that way at the
  * input's shape (batch 1: the later stages), else made final at once.
  */
@@ -42,9 +43,9 @@ export interface WasmExecutable extends Executable {
   /** 3x3 convs whose Winograd sets are still to be made (winograd: 'lazy'). */
   readonly pendingWinograd: number;
   /**
-   * Convs and linears whose final packed weights are still to be made (winograd: 'lazy'): with
-   * float32 storage every one starts so, its weights packed anew into one reused area at each
-   * forward (streamed) until its turn comes; see WasmBackendOptions.winograd.
+   * Convs and linears whose final packed weights are still to be made (winograd: 'lazy'): every
+   * one starts so, its weights packed anew into one reused area at each forward (streamed) until
+   * its turn comes; see WasmBackendOptions.winograd.
    */
   readonly pendingWeights: number;
   /** How GEMM weights are kept in wasm memory (WasmBackendOptions.storage). */
@@ -143,11 +144,9 @@ type Packed = FusedConv | FusedLinear;
 
 /** Pointers of one node's constant data in wasm memory. */
 interface NodeConsts {
-  /** The kernel the conv's weights at `packed` are for; a lazy Winograd conv may start on 'gemm'. */
-  method?: ConvMethod;
-  /** The kernel the conv runs once its final weights are made. */
+  /** The conv's kernel: what its packed weights are for (a streamed conv may run another; see StreamStep). */
   final?: ConvMethod;
-  /** Byte address of the packed weights; undefined while they are streamed. */
+  /** Byte address of the final packed weights; undefined while they are streamed. */
   packed?: number;
   /** The GEMM weights are narrow panels (storage 'int8' or 'fp16'). */
   narrow?: NarrowPanels;
@@ -245,8 +244,6 @@ class WasmGraphExecutable implements WasmExecutable {
       return p;
     };
     const take = (floats: number) => takeBytes(floats * 4);
-    // The stream area holds the largest node's final weights, up to STREAM_BYTES (see streamStep).
-    let streamBytes = 0;
     let rawBytes = 0;
     for (const n of fused.nodes) {
       if (n.op !== 'conv' && n.op !== 'linear') continue;
@@ -254,21 +251,17 @@ class WasmGraphExecutable implements WasmExecutable {
       if (n.op === 'linear') {
         const narrow = narrowAll;
         this.consts.set(n.name, { narrow, packed: streaming ? undefined : takeBytes(packedPanelBytes(narrow, n.outFeatures, n.inFeatures, 1, 1, 1)) });
-        if (streaming) {
-          this.pending.push(n);
-          streamBytes = Math.min(STREAM_BYTES, Math.max(streamBytes, packedPanelBytes(undefined, n.outFeatures, n.inFeatures, 1, 1, 1)));
-        }
+        if (streaming) this.pending.push(n);
         continue;
       }
       const final = convMethod(n, winogradOk.has(n.name));
       const narrow = takesNarrow(final) ? narrowAll : undefined;
       if (streaming) {
-        streamBytes = Math.min(STREAM_BYTES, Math.max(streamBytes, convPackedFloats(n, final) * 4));
         this.consts.set(n.name, { final, narrow, bias: take(n.outChannels) });
         this.pending.push(n);
         continue;
       }
-      this.consts.set(n.name, { method: final, final, narrow, packed: takeBytes(convPackedBytes(n, final, narrow)), bias: take(n.outChannels) });
+      this.consts.set(n.name, { final, narrow, packed: takeBytes(convPackedBytes(n, final, narrow)), bias: take(n.outChannels) });
     }
     for (const n of fused.nodes) {
       if (n.op === 'affine') this.consts.set(n.name, { scale: take(n.scale.length), shift: take(n.shift.length) });
@@ -279,19 +272,18 @@ class WasmGraphExecutable implements WasmExecutable {
     // Streaming, the staging and stream areas stay; otherwise staging is past the weights, where
     // activations go later.
     if (streaming) {
+      // The stream area holds the largest node's final weights as float32, up to STREAM_BYTES (see streamStep).
+      const streamBytes = Math.min(STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
       this.stream = { raw: takeBytes(rawBytes), pack: takeBytes(streamBytes), bytes: streamBytes };
-      this.constEnd = this.highWater = top;
-      this.ensureMemory(top + SLACK);
-    } else {
-      this.constEnd = this.highWater = top;
-      this.ensureMemory(top + rawBytes + SLACK);
     }
+    this.constEnd = this.highWater = top;
+    this.ensureMemory(top + (streaming ? 0 : rawBytes) + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const n of fused.nodes) {
       const c = this.consts.get(n.name)!;
       if (n.op === 'conv') {
         f32.set(n.bias, c.bias! / 4);
-        if (c.packed !== undefined) this.packAt(n, c.method, c.packed, top, c.narrow);
+        if (c.packed !== undefined) this.packAt(n, c.final, c.packed, top, c.narrow);
       } else if (n.op === 'linear') {
         if (c.packed !== undefined) this.packAt(n, undefined, c.packed, top, c.narrow);
       } else if (n.op === 'affine') {
@@ -348,7 +340,7 @@ class WasmGraphExecutable implements WasmExecutable {
    */
   private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels, range?: readonly [number, number], sets = 0): void {
     const k = this.kernels();
-    const c = n.op === 'conv' ? n : linearAsConv(n);
+    const c = geometryOf(n);
     const m = method ?? 'gemm';
     const wide = isWinograd(m);
     const perChannel = n.op === 'conv' ? n.scale : n.bias;
@@ -372,13 +364,13 @@ class WasmGraphExecutable implements WasmExecutable {
    */
   private streamStep(n: Packed, shapes: Map<string, number[]>): StreamStep | undefined {
     const areaBytes = this.stream!.bytes;
-    const c = n.op === 'conv' ? n : linearAsConv(n);
+    const c = geometryOf(n);
     const [b, , oh, ow] = n.op === 'conv' ? shapes.get(n.output)! : [shapes.get(n.input)![0], 0, 1, 1];
     const panels = Math.ceil(c.outChannels / PANEL);
     const methods = n.op === 'conv' ? [...new Set([this.consts.get(n.name)!.final!, convMethod(n, false)])] : (['gemm'] as ConvMethod[]);
     for (const method of methods) {
       const wino = isWinograd(method);
-      const whole = wino ? convPackedFloats(c, method) * 4 : packedPanelBytes(undefined, c.outChannels, c.inChannels / c.groups, c.kernel[0], c.kernel[1], c.groups);
+      const whole = convPackedFloats(c, method) * 4; // streamed panels are float32
       if (whole <= areaBytes) return { method, parts: 1 };
       // Bytes of one output-channel panel in every set (Winograd) or in the panels.
       const panelBytes = whole / panels;
@@ -406,7 +398,7 @@ class WasmGraphExecutable implements WasmExecutable {
     if (!step) {
       this.makeFinal(node);
       const c = this.consts.get(node.name)!;
-      run(c.packed!, c.method ?? 'gemm', 0);
+      run(c.packed!, c.final ?? 'gemm', 0);
       return;
     }
     if (step.parts === 1) {
@@ -414,7 +406,7 @@ class WasmGraphExecutable implements WasmExecutable {
       run(stream.pack, step.method, 0);
       return;
     }
-    const c = node.op === 'conv' ? node : linearAsConv(node);
+    const c = geometryOf(node);
     const wino = isWinograd(step.method);
     const panelBytes = wino ? packedPanelBytes(undefined, PANEL, c.inChannels, 1, 1, 1) : packedPanelBytes(undefined, PANEL, c.inChannels, c.kernel[0], c.kernel[1], 1);
     for (let part = 0; part < step.parts; part++) {
@@ -488,7 +480,6 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(at + bytes + SLACK);
     this.packAt(n, c.final, at, raw, c.narrow);
     c.packed = at;
-    c.method = c.final;
     this.pending.splice(this.pending.indexOf(n), 1);
     this.highWater = this.constEnd = alignUp(at + bytes);
     this.weightBytes += alignUp(bytes);
@@ -554,7 +545,7 @@ class WasmGraphExecutable implements WasmExecutable {
       if (n.op === 'conv') {
         // A lazy conv needs room for each of its kernels: the plan outlives the switch.
         const c = this.consts.get(n.name)!;
-        for (const m of [c.method, c.final, c.packed === undefined ? convMethod(n, false) : undefined]) if (m) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
+        for (const m of [c.final!, ...(c.packed === undefined ? [convMethod(n, false)] : [])]) scratchBytes = Math.max(scratchBytes, convScratchBytes(k, n, shapes.get(n.output)!, m));
         if (c.narrow) wideBytes = Math.max(wideBytes, k.gemm_q8_scratch_bytes(n.kernel[0] * n.kernel[1] * (n.inChannels / n.groups)));
       } else if (n.op === 'linear') {
         scratchBytes = Math.max(scratchBytes, k.gemm_scratch_bytes(shapes.get(n.input)![0], n.inFeatures));
@@ -623,7 +614,8 @@ class WasmGraphExecutable implements WasmExecutable {
     const nodes: NodeTiming[] = [];
     this.forward(input, (node, plan, ms) => {
       // A conv still streamed runs the kernel its plan streams it with.
-      const kernel = node.op === 'conv' ? (this.consts.get(node.name)!.method ?? plan.streams.get(node.name)!.method) : node.op;
+      const c = this.consts.get(node.name);
+      const kernel = node.op === 'conv' ? (c!.packed !== undefined ? c!.final! : plan.streams.get(node.name)!.method) : node.op;
       nodes.push({ name: node.name, op: node.op, kernel, outputShape: plan.shapes.get(node.output)!, ms });
     });
     return { nodes, totalMs: performance.now() - start, memoryBytes: this.kernels().memory.buffer.byteLength };
@@ -682,7 +674,7 @@ class WasmGraphExecutable implements WasmExecutable {
           }, method, (name, args) => this.call(k, plan, name, args, part));
         };
         if (consts.packed === undefined) this.runStreamed(plan, node, conv);
-        else conv(consts.packed, consts.method, 0);
+        else conv(consts.packed, consts.final, 0);
         return;
       }
       case 'linear': {
@@ -743,13 +735,14 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 }
 
-/** A linear as the 1x1 conv its panels are packed as. */
 /** Where part p of `parts` starts in `total` channels cut in units of `unit` (assembly/gemm.ts partFrom). */
 function partFrom(total: number, unit: number, p: number, parts: number): number {
   return Math.min(total, Math.floor((Math.ceil(total / unit) * p) / parts) * unit);
 }
 
-function linearAsConv(n: FusedLinear): ConvGeometry {
+/** A node's conv geometry: a conv's own; a linear's, as the 1x1 conv its panels are packed as. */
+function geometryOf(n: Packed): ConvGeometry {
+  if (n.op === 'conv') return n;
   return { inChannels: n.inFeatures, outChannels: n.outFeatures, kernel: [1, 1], stride: [1, 1], dilation: [1, 1], groups: 1 };
 }
 
@@ -760,7 +753,7 @@ function stagingUnit(c: ConvGeometry, method: ConvMethod): number {
 
 /** Bytes of staging a node's packing takes, for any of its kernels (packAt). */
 function stagingFor(n: Packed): number {
-  const c = n.op === 'conv' ? n : linearAsConv(n);
+  const c = geometryOf(n);
   const direct = stagingBytes(n.weight, c.outChannels, stagingUnit(c, 'gemm'));
   return n.op === 'conv' && isWinograd(convMethod(n)) ? Math.max(direct, stagingBytes(n.weight, c.outChannels, PANEL, true)) : direct;
 }

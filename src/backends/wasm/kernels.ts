@@ -122,6 +122,8 @@ export function compileRefused(e: unknown): Error {
 }
 
 let registered: Promise<KernelModule> | undefined;
+/** Modules given (initWasm, { module }) already warmed (warm.ts): a backend given one describes it at each compile. */
+const warmed = new WeakSet<WebAssembly.Module>();
 const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 
 /** Checks that a module is our kernels and tells its build (the relaxed build's GEMM tile has 6 rows). */
@@ -135,7 +137,10 @@ async function describeModule(module: object): Promise<KernelModule> {
     throw new TypeError(`initWasm: the module given is not resnet-ts kernels.wasm (exports ${names.slice(0, 6).join(', ')}...)`);
   }
   const probe = await instantiateKernels(module);
-  warmKernels(probe);
+  if (!warmed.has(module)) {
+    warmed.add(module);
+    warmKernels(probe);
+  }
   return { module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
 }
 
