@@ -170,3 +170,36 @@ describe('the streamed cold start (lazy float32) at 224x224', () => {
     [eager, lazy].forEach((e) => e.dispose());
   });
 });
+
+describe('a stem read by its max pool alone runs with it in bands of rows', () => {
+  // ResNet-18 at 160x96, batch 2: a stem map of 80x48x64 per image, in bands of 20 pool rows (2 per image).
+  const graph = buildResNet(getModelConfig('resnet18'));
+  const weights = seededWeights(graph, 17);
+  const pool = graph.nodes.find((n) => n.op === 'maxpool')!;
+  const stem = pool.op === 'maxpool' ? pool.input : '';
+  const x = seeded([2, 3, 160, 96], 23);
+
+  it('gives the unbanded logits bit for bit (the stem map asked for as an output keeps it whole), in less memory', async () => {
+    const backend = createWasmBackend({ relaxed: false, winograd: 'eager' });
+    const banded = (await backend.compile(graph, weights)) as WasmExecutable;
+    const whole = (await backend.compile({ ...graph, outputs: { ...graph.outputs, stem } }, weights)) as WasmExecutable;
+    const got = await banded.run(x);
+    const want = await whole.run(x);
+    expect(want.stem.shape).toEqual([2, 64, 80, 48]);
+    expect(Array.from(got.logits.data)).toEqual(Array.from(want.logits.data));
+    const ref = (await (await referenceBackend.compile(graph, weights)).run(x)).logits;
+    const { maxDiff, maxRef } = relError(got.logits, ref);
+    expect(maxDiff, `max |banded - reference| = ${maxDiff}`).toBeLessThanOrEqual(1e-4 * maxRef);
+    // Its activations hold no stem map, only a band buffer (41 rows, 0.5 MiB); the whole one keeps
+    // the two images' maps (1.9 MiB) to the end, as an output.
+    const saved = whole.memoryBytes(x.shape).activations - banded.memoryBytes(x.shape).activations;
+    expect(saved).toBeGreaterThan(2 * 80 * 48 * 64 * 4);
+    // A profile gives the pool its own share of the bands' time.
+    const profile = await banded.profile(x);
+    const [conv1, maxpool] = profile.nodes;
+    expect([conv1.kernel, maxpool.kernel]).toEqual(['stem', 'maxpool']);
+    expect(maxpool.ms).toBeGreaterThan(0);
+    expect(conv1.ms).toBeGreaterThan(maxpool.ms);
+    [banded, whole].forEach((e) => e.dispose());
+  });
+});

@@ -174,7 +174,29 @@ interface Plan {
   readonly bytes: number;
   /** How each node whose weights may be streamed runs at this plan's shapes (absent: made final before it runs). */
   readonly streams: Map<string, StreamStep>;
+  /** Stem convs run in bands of rows with the max pool that reads them (stemBands), by conv name. */
+  readonly bands: Map<string, StemBand>;
+  /** The max pools that run inside a stem's bands: they run nothing of their own. */
+  readonly bandedPools: Set<string>;
 }
+
+/**
+ * A stem conv (7x7 stride 2, 3 channels: ResNet's) whose only reader is a max pool: the two run a
+ * band of pool output rows at a time, the stem's rows for the band going to a buffer of a few
+ * hundred KiB instead of a whole feature map (ResNet-18 at 224: 0.5 instead of 3.1 MiB, which a
+ * cold start also writes for the first time). Every value is computed as unbanded (each stem row
+ * and pool window alike), so the results are the same bit for bit.
+ */
+interface StemBand {
+  readonly pool: Extract<FusedNode, { op: 'maxpool' }>;
+  /** Pool output rows per band. */
+  readonly rows: number;
+  /** Byte address of the band buffer (the stem's rows of one band, NHWC). */
+  readonly buffer: number;
+}
+
+/** Bytes a stem band buffer aims at: the rows of a band stay in a core's L2 for the pool. */
+const BAND_BYTES = 512 * 1024;
 
 /** A streamed node's kernel at a plan's shapes, and in how many pieces of output channels its weights are packed and run. */
 interface StreamStep {
@@ -519,12 +541,27 @@ class WasmGraphExecutable implements WasmExecutable {
     // Lifetimes: the input is written at step -1; graph outputs stay live to the end.
     const first = new Map<string, number>([[this.fused.input, -1]]);
     const last = new Map<string, number>();
+    const readers = new Map<string, number>();
     nodes.forEach((n, i) => {
-      for (const v of fusedInputs(n)) last.set(v, i);
+      for (const v of fusedInputs(n)) {
+        last.set(v, i);
+        readers.set(v, (readers.get(v) ?? 0) + 1);
+      }
       first.set(n.output, i);
+    });
+    // Stems read by a max pool alone run in bands with it: their output has no buffer of its own.
+    const banded = new Map<string, { stem: FusedConv; pool: StemBand['pool'] }>();
+    nodes.forEach((n, i) => {
+      const pool = nodes[i + 1];
+      if (n.op === 'conv' && this.consts.get(n.name)!.final === 'stem' && !n.residual && pool?.op === 'maxpool' && pool.input === n.output && readers.get(n.output) === 1 && !outputs.has(n.output)) {
+        banded.set(n.output, { stem: n, pool });
+        // The stem reads its input while the pool writes, band by band.
+        last.set(n.input, Math.max(last.get(n.input)!, i + 1));
+      }
     });
     const lifetimes: Lifetime[] = [];
     for (const [name, f] of first) {
+      if (banded.has(name)) continue;
       const shape = shapes.get(name);
       if (!shape) throw new Error(`wasm backend: no shape for value '${name}'`);
       lifetimes.push({ name, bytes: sizeOf(shape) * 4, first: f, last: outputs.has(name) ? nodes.length : (last.get(name) ?? f) });
@@ -564,6 +601,15 @@ class WasmGraphExecutable implements WasmExecutable {
     const scratch = top;
     const wide = wideBytes > 0 ? scratch + alignUp(scratchBytes) : 0;
     top = alignUp(top + partBytes * this.parts);
+    const bands = new Map<string, StemBand>();
+    for (const [value, { stem, pool }] of banded) {
+      const [, ch, , ow] = shapes.get(value)!;
+      const rowBytes = ow * ch * 4;
+      const [kh, sh, dh] = [pool.kernel[0], pool.stride[0], pool.dilation?.[0] ?? 1];
+      const rows = Math.max(1, Math.floor((Math.floor(BAND_BYTES / rowBytes) - (kh - 1) * dh - 1) / sh) + 1);
+      bands.set(stem.name, { pool, rows, buffer: top });
+      top = alignUp(top + ((rows - 1) * sh + (kh - 1) * dh + 1) * rowBytes);
+    }
     const staging = top;
     top = alignUp(top + stagingBytes);
     const divisors = new Map<string, { h: number; w: number }>();
@@ -584,7 +630,8 @@ class WasmGraphExecutable implements WasmExecutable {
       const step = this.streamStep(n, shapes);
       if (step) streams.set(n.name, step);
     }
-    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena, streams };
+    const bandedPools = new Set([...bands.values()].map((b) => b.pool.name));
+    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena, streams, bands, bandedPools };
     this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
@@ -629,13 +676,18 @@ class WasmGraphExecutable implements WasmExecutable {
     new Float32Array(k.memory.buffer).set(input.data, plan.staging / 4);
     k.nchw_to_nhwc(n, c, h * w, plan.staging, plan.ptr.get(this.fused.input)!);
     for (const node of this.fused.nodes) {
+      if (plan.bandedPools.has(node.name)) {
+        // Run in its stem's bands (StemBand); its share of that time is its own.
+        timed?.(node, plan, this.bandPoolMs);
+        continue;
+      }
       if (!timed) {
         this.runNode(k, plan, node);
         continue;
       }
       const t = performance.now();
       this.runNode(k, plan, node);
-      timed(node, plan, performance.now() - t);
+      timed(node, plan, performance.now() - t - (plan.bands.has(node.name) ? this.bandPoolMs : 0));
     }
     const result: Record<string, Tensor> = {};
     for (const [name, value] of Object.entries(this.fused.outputs)) {
@@ -673,8 +725,10 @@ class WasmGraphExecutable implements WasmExecutable {
             sets,
           }, method, (name, args) => this.call(k, plan, name, args, part));
         };
-        if (consts.packed === undefined) this.runStreamed(plan, node, conv);
-        else conv(consts.packed, consts.final, 0);
+        const band = plan.bands.get(node.name);
+        const run = band ? (packed: number) => this.runStemBands(k, plan, node, band, packed) : conv;
+        if (consts.packed === undefined) this.runStreamed(plan, node, run);
+        else run(consts.packed, consts.final, 0);
         return;
       }
       case 'linear': {
@@ -723,6 +777,51 @@ class WasmGraphExecutable implements WasmExecutable {
         const [b, ch, h, w] = inShape;
         k.shortcut_a_nhwc(b, h, w, ch, node.stride, node.padChannels, at(node.input), at(node.output));
         return;
+      }
+    }
+  }
+
+  /** ms the last banded stem spent in its max pool (the pool's time in a profile). */
+  private bandPoolMs = 0;
+
+  /**
+   * A stem and its max pool (StemBand), image by image, a band of pool rows at a time: the stem
+   * rows the band reads are made in the band buffer (rows the last band made already are moved to
+   * its start, not made again), then the pool's rows of the band are written.
+   */
+  private runStemBands(k: KernelExports, plan: Plan, stem: FusedConv, band: StemBand, packed: number): void {
+    const pool = band.pool;
+    const [n, , h, w] = plan.shapes.get(stem.input)!;
+    const [, ch, sh, sw] = plan.shapes.get(stem.output)!;
+    const [, , ph, pw] = plan.shapes.get(pool.output)!;
+    const rowBytes = sw * ch * 4;
+    const [kh, kw] = pool.kernel;
+    const [strideH, strideW] = pool.stride;
+    const [dh, dw] = pool.dilation ?? [1, 1];
+    const [pt, pl] = [pool.pads[0], pool.pads[1]];
+    const bytes = new Uint8Array(k.memory.buffer);
+    this.bandPoolMs = 0;
+    for (let b = 0; b < n; b++) {
+      const input = plan.ptr.get(stem.input)! + b * h * w * 3 * 4;
+      const output = plan.ptr.get(pool.output)! + b * ph * pw * ch * 4;
+      // The buffer holds stem rows [have0, have1).
+      let [have0, have1] = [0, 0];
+      for (let p0 = 0; p0 < ph; p0 += band.rows) {
+        const p1 = Math.min(ph, p0 + band.rows);
+        const from = Math.max(0, p0 * strideH - pt);
+        const to = Math.min(sh, (p1 - 1) * strideH - pt + (kh - 1) * dh + 1);
+        const kept = Math.max(from, Math.min(have1, to));
+        if (kept > from) bytes.copyWithin(band.buffer, band.buffer + (from - have0) * rowBytes, band.buffer + (kept - have0) * rowBytes);
+        if (to > kept) {
+          // Stem rows [kept, to): the stem kernel at its own shapes, its rows counted from `kept`.
+          const args = [1, h, w, to - kept, sw, ch, stem.pads[0] - 2 * kept, stem.pads[1], input, packed, band.buffer + (kept - from) * rowBytes, 0, stem.relu ? 1 : 0, plan.scratch];
+          this.call(k, plan, 'conv7x7s2c3_nhwc', args);
+        }
+        [have0, have1] = [from, to];
+        const t = performance.now();
+        const rows = [1, to - from, sw, ch, p1 - p0, pw, kh, kw, strideH, strideW, pt - p0 * strideH + from, pl, dh, dw, band.buffer, output + p0 * pw * ch * 4];
+        this.call(k, plan, 'maxpool_nhwc', rows);
+        this.bandPoolMs += performance.now() - t;
       }
     }
   }
