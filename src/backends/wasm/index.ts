@@ -15,7 +15,7 @@ import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedLinear, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
-import { instantiateKernels, loadKernelModule, loadSharedKernelModule, registerKernelModule, type KernelExports, type KernelModule } from './kernels.js';
+import { loadKernelModule, loadSharedKernelModule, registerKernelModule, spareMemory, takeInstance, type KernelExports, type KernelModule } from './kernels.js';
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvGeometry, type ConvMethod } from './conv.js';
 import { PANEL, packedPanelBytes, stagingBytes, stagingChunks, stageWeight, type NarrowPanels } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
@@ -91,7 +91,7 @@ function backendWith(opts: WasmBackendOptions): Backend {
       const t0 = performance.now();
       const kernels = await loadKernelModule(opts);
       const threading = await threadingFor(kernels, opts.threads);
-      const k = threading.shared ? await instantiateKernels(threading.shared.module, threading.shared.memory) : await instantiateKernels(kernels.module);
+      const k = threading.shared ? await takeInstance(threading.shared.module, threading.shared.memory) : await takeInstance(kernels.module);
       const t1 = performance.now();
       const fused = fuseGraph(graph, weights);
       return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts, threading);
@@ -119,7 +119,8 @@ async function threadingFor(kernels: KernelModule, requested: number | undefined
     return single('a precompiled kernels module was given (initWasm({ module }) or { module }); threads need the embedded kernels, which are compiled here with a shared memory');
   }
   try {
-    return { threads, shared: { module: await loadSharedKernelModule(kernels.variant), memory: sharedMemory() } };
+    const module = await loadSharedKernelModule(kernels.variant);
+    return { threads, shared: { module, memory: spareMemory(module) ?? sharedMemory() } };
   } catch (e) {
     return single(`this engine would not make a shared wasm memory (${e instanceof Error ? e.message : e})`);
   }

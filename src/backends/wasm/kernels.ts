@@ -125,6 +125,34 @@ let registered: Promise<KernelModule> | undefined;
 /** Modules given (initWasm, { module }) already warmed (warm.ts): a backend given one describes it at each compile. */
 const warmed = new WeakSet<WebAssembly.Module>();
 const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
+/**
+ * The instance a module was warmed in (warm.ts), kept for the first executable to take: another
+ * instance made while the engine still compiles the warmed kernels in the background waited for
+ * it (ResNet-18's cold start: about 17 ms of 190, Node 20).
+ */
+const spare = new WeakMap<WebAssembly.Module, KernelExports>();
+
+/** Warms an instance of `module` (warm.ts) and keeps it for takeInstance. */
+function warmInstance(module: WebAssembly.Module, k: KernelExports): void {
+  warmKernels(k);
+  spare.set(module, k);
+}
+
+/** The memory of the instance `module` was warmed in, while no executable has taken it. */
+export function spareMemory(module: WebAssembly.Module): WebAssembly.Memory | undefined {
+  return spare.get(module)?.memory;
+}
+
+/**
+ * An instance of `module` for an executable, on `memory` (default: a fresh one of its own): the
+ * instance it was warmed in when that one is on this memory and not taken yet, else a new one.
+ */
+export async function takeInstance(module: WebAssembly.Module, memory?: WebAssembly.Memory): Promise<KernelExports> {
+  const k = spare.get(module);
+  if (!k || (memory && k.memory !== memory)) return instantiateKernels(module, memory);
+  spare.delete(module);
+  return k;
+}
 
 /** Checks that a module is our kernels and tells its build (the relaxed build's GEMM tile has 6 rows). */
 async function describeModule(module: object): Promise<KernelModule> {
@@ -139,7 +167,7 @@ async function describeModule(module: object): Promise<KernelModule> {
   const probe = await instantiateKernels(module);
   if (!warmed.has(module)) {
     warmed.add(module);
-    warmKernels(probe);
+    warmInstance(module, probe);
   }
   return { module, variant: (probe.MR.value as number) === 6 ? 'relaxed-simd' : 'simd' };
 }
@@ -175,7 +203,7 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
       } catch (e) {
         throw compileRefused(e);
       }
-      warmKernels(await instantiateKernels(module));
+      warmInstance(module, await instantiateKernels(module));
       return module;
     });
     compiled.set(variant, p);
@@ -192,7 +220,7 @@ export function loadSharedKernelModule(variant: KernelVariant): Promise<WebAssem
   if (!p) {
     p = import('./kernels.generated.js').then(async (k) => {
       const module = await WebAssembly.compile(withSharedMemory(decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64)));
-      warmKernels(await instantiateKernels(module, sharedMemory()));
+      warmInstance(module, await instantiateKernels(module, sharedMemory()));
       return module;
     });
     compiledShared.set(variant, p);
