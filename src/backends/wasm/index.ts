@@ -163,8 +163,8 @@ interface Plan {
   readonly ptr: Map<string, number>;
   /** im2col, packed GEMM rows and Winograd blocks (the largest any node needs). */
   readonly scratch: number;
-  /** NCHW input/output staging for the layout transposes. */
-  readonly staging: number;
+  /** Where the NCHW input and the NCHW copy of a feature-map output are staged for the layout transposes (output 0: none). */
+  readonly staging: { readonly input: number; readonly output: number };
   /** Where int8 panels are widened (0 when no node has int8 panels). */
   readonly wide: number;
   /** Bytes from one thread's scratch (and wide) to the next's. */
@@ -198,6 +198,10 @@ interface StemBand {
 
 /** Bytes a stem band buffer aims at: the rows of a band stay in a core's L2 for the pool. */
 const BAND_BYTES = 512 * 1024;
+/** Names of the arena's buffers that are not graph values (a NUL starts no value name). */
+const STAGING_IN = '\0staging:input';
+const STAGING_OUT = '\0staging:output';
+const BAND = '\0band:';
 
 /** A streamed node's kernel at a plan's shapes, and in how many pieces of output channels its weights are packed and run. */
 interface StreamStep {
@@ -567,6 +571,22 @@ class WasmGraphExecutable implements WasmExecutable {
       if (!shape) throw new Error(`wasm backend: no shape for value '${name}'`);
       lifetimes.push({ name, bytes: sizeOf(shape) * 4, first: f, last: outputs.has(name) ? nodes.length : (last.get(name) ?? f) });
     }
+    // Buffers that live over a few steps share the arena too: the NCHW input before the first
+    // node, the NCHW copy of a feature-map output after the last, a stem's band buffer over the
+    // stem and its pool.
+    lifetimes.push({ name: STAGING_IN, bytes: sizeOf(inputShape) * 4, first: -1, last: -1 });
+    const outBytes = Math.max(0, ...[...outputs].map((v) => shapes.get(v)!).filter((s) => s.length === 4).map((s) => sizeOf(s) * 4));
+    if (outBytes > 0) lifetimes.push({ name: STAGING_OUT, bytes: outBytes, first: nodes.length, last: nodes.length });
+    const bands = new Map<string, Omit<StemBand, 'buffer'>>();
+    for (const [value, { stem, pool }] of banded) {
+      const [, ch, , ow] = shapes.get(value)!;
+      const rowBytes = ow * ch * 4;
+      const [kh, sh, dh] = [pool.kernel[0], pool.stride[0], pool.dilation?.[0] ?? 1];
+      const rows = Math.max(1, Math.floor((Math.floor(BAND_BYTES / rowBytes) - (kh - 1) * dh - 1) / sh) + 1);
+      bands.set(stem.name, { pool, rows });
+      const step = first.get(value)!;
+      lifetimes.push({ name: BAND + stem.name, bytes: ((rows - 1) * sh + (kh - 1) * dh + 1) * rowBytes, first: step, last: step + 1 });
+    }
     const placement = placeBuffers(lifetimes);
     let top = this.constEnd;
     const arena = top;
@@ -576,8 +596,6 @@ class WasmGraphExecutable implements WasmExecutable {
 
     let scratchBytes = 0;
     let wideBytes = 0;
-    let stagingBytes = sizeOf(inputShape) * 4;
-    for (const v of outputs) stagingBytes = Math.max(stagingBytes, sizeOf(shapes.get(v)!) * 4);
     const divisorArrays: { node: string; h: Float32Array; w: Float32Array }[] = [];
     for (const n of nodes) {
       if (n.op === 'conv') {
@@ -602,17 +620,6 @@ class WasmGraphExecutable implements WasmExecutable {
     const scratch = top;
     const wide = wideBytes > 0 ? scratch + alignUp(scratchBytes) : 0;
     top = alignUp(top + partBytes * this.parts);
-    const bands = new Map<string, StemBand>();
-    for (const [value, { stem, pool }] of banded) {
-      const [, ch, , ow] = shapes.get(value)!;
-      const rowBytes = ow * ch * 4;
-      const [kh, sh, dh] = [pool.kernel[0], pool.stride[0], pool.dilation?.[0] ?? 1];
-      const rows = Math.max(1, Math.floor((Math.floor(BAND_BYTES / rowBytes) - (kh - 1) * dh - 1) / sh) + 1);
-      bands.set(stem.name, { pool, rows, buffer: top });
-      top = alignUp(top + ((rows - 1) * sh + (kh - 1) * dh + 1) * rowBytes);
-    }
-    const staging = top;
-    top = alignUp(top + stagingBytes);
     const divisors = new Map<string, { h: number; w: number }>();
     const divWrites: [number, Float32Array][] = [];
     for (const d of divisorArrays) {
@@ -631,8 +638,10 @@ class WasmGraphExecutable implements WasmExecutable {
       const step = this.streamStep(n, shapes);
       if (step) streams.set(n.name, step);
     }
+    const stemBands = new Map([...bands].map(([name, b]) => [name, { ...b, buffer: ptr.get(BAND + name)! }]));
     const bandedPools = new Set([...bands.values()].map((b) => b.pool.name));
-    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena, streams, bands, bandedPools };
+    const staging = { input: ptr.get(STAGING_IN)!, output: ptr.get(STAGING_OUT) ?? 0 };
+    const plan: Plan = { shapes, ptr, scratch, wide, partBytes, staging, divisors, bytes: top - arena, streams, bands: stemBands, bandedPools };
     this.highWater = Math.max(this.highWater, top);
     this.plans.set(key, plan);
     return plan;
@@ -674,8 +683,8 @@ class WasmGraphExecutable implements WasmExecutable {
     const k = this.kernels();
     const plan = this.plan(input.shape);
     const [n, c, h, w] = input.shape;
-    new Float32Array(k.memory.buffer).set(input.data, plan.staging / 4);
-    k.nchw_to_nhwc(n, c, h * w, plan.staging, plan.ptr.get(this.fused.input)!);
+    new Float32Array(k.memory.buffer).set(input.data, plan.staging.input / 4);
+    k.nchw_to_nhwc(n, c, h * w, plan.staging.input, plan.ptr.get(this.fused.input)!);
     for (const node of this.fused.nodes) {
       if (plan.bandedPools.has(node.name)) {
         // Run in its stem's bands (StemBand); its share of that time is its own.
@@ -695,8 +704,8 @@ class WasmGraphExecutable implements WasmExecutable {
       const shape = plan.shapes.get(value)!;
       let src = plan.ptr.get(value)!;
       if (shape.length === 4) {
-        k.nhwc_to_nchw(shape[0], shape[1], shape[2] * shape[3], src, plan.staging);
-        src = plan.staging;
+        k.nhwc_to_nchw(shape[0], shape[1], shape[2] * shape[3], src, plan.staging.output);
+        src = plan.staging.output;
       }
       const size = sizeOf(shape);
       result[name] = new Tensor(new Float32Array(k.memory.buffer, src, size).slice(), shape);
