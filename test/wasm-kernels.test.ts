@@ -436,6 +436,21 @@ describe('loading', () => {
     expect(((await wasmBackend.compile(graph, weights)) as WasmExecutable).variant).toBe('simd');
   });
 
+  it('the first executable of a module takes the instance it was warmed in; the next ones get instances of their own', async () => {
+    const bytes = Uint8Array.from(atob(KERNELS_SIMD_BASE64), (ch) => ch.charCodeAt(0));
+    const module = new WebAssembly.Module(bytes);
+    const backend = createWasmBackend({ module });
+    const { graph, weights } = smallNet();
+    const [a, b] = [await backend.compile(graph, weights), await backend.compile(graph, weights)];
+    const [x, y] = [seeded([1, 3, 6, 6], 4), seeded([2, 3, 9, 7], 5)];
+    const want = async (input: Tensor) => Array.from((await (await createWasmBackend({ relaxed: false }).compile(graph, weights)).run(input)).logits.data);
+    // Interleaved, on different shapes (so different plans): neither writes into the other's memory.
+    const got = [await a.run(x), await b.run(y), await a.run(x), await b.run(y)].map((r) => Array.from(r.logits.data));
+    expect(got).toEqual([await want(x), await want(y), await want(x), await want(y)]);
+    a.dispose();
+    expect(Array.from((await b.run(x)).logits.data)).toEqual(await want(x));
+  });
+
   it('refuses a module that is not the kernels', async () => {
     const empty = new WebAssembly.Module(new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]));
     await expect(initWasm({ module: empty })).rejects.toThrow(/not resnet-ts kernels.wasm/);

@@ -111,11 +111,13 @@ function bnScaleShift(n: Extract<GraphNode, { op: 'batchnorm' }>, weights: Weigh
   const b = floatTensor(weight(weights, n.params.bias, c)).data;
   const m = floatTensor(weight(weights, n.params.mean, c)).data;
   const v = floatTensor(weight(weights, n.params.var, c)).data;
-  const scale = new Float64Array(n.channels);
-  const shift = new Float64Array(n.channels);
-  for (let i = 0; i < n.channels; i++) {
-    scale[i] = g[i] / Math.sqrt(v[i] + n.eps);
-    shift[i] = b[i] - m[i] * scale[i];
+  const { channels, eps } = n;
+  const scale = new Float64Array(channels);
+  const shift = new Float64Array(channels);
+  for (let i = 0; i < channels; i++) {
+    const s = g[i] / Math.sqrt(v[i] + eps);
+    scale[i] = s;
+    shift[i] = b[i] - m[i] * s;
   }
   return { scale, shift };
 }
@@ -148,7 +150,7 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
       if (bn?.op === 'batchnorm') {
         const { scale, shift } = bnScaleShift(bn, weights);
         for (let o = 0; o < n.outChannels; o++) bias[o] = bias[o] * scale[o] + shift[o];
-        foldScale = Float32Array.from(scale);
+        foldScale = new Float32Array(scale);
         value = bn.output;
         j++;
       }
@@ -178,7 +180,7 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
       const output = relu ? g.nodes[i + 1].output : n.output;
       if (n.op === 'batchnorm') {
         const { scale, shift } = bnScaleShift(n, weights);
-        out.push({ op: 'affine', name: n.name, input: n.input, output, relu, scale: Float32Array.from(scale), shift: Float32Array.from(shift) });
+        out.push({ op: 'affine', name: n.name, input: n.input, output, relu, scale: new Float32Array(scale), shift: new Float32Array(shift) });
       } else {
         out.push({ op: 'add', name: n.name, inputs: n.inputs, output, relu });
       }

@@ -15,7 +15,7 @@ import { Tensor, sizeOf } from '../../tensor.js';
 import type { Backend, Executable, ForwardProfile, NodeTiming, WeightMap } from '../backend.js';
 import { fuseGraph, type FusedConv, type FusedGraph, type FusedLinear, type FusedNode } from '../fuse.js';
 import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WeightStorage, type WinogradMode } from './features.js';
-import { loadKernelModule, loadSharedKernelModule, registerKernelModule, spareMemory, takeInstance, type KernelExports, type KernelModule } from './kernels.js';
+import { embeddedVariant, loadKernelModule, loadSharedKernelModule, registerKernelModule, spareMemory, takeInstance, type KernelExports } from './kernels.js';
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvGeometry, type ConvMethod } from './conv.js';
 import { PANEL, packedPanelBytes, stagingBytes, stagingChunks, stageWeight, type NarrowPanels } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
@@ -89,9 +89,9 @@ function backendWith(opts: WasmBackendOptions): Backend {
     name: 'wasm',
     async compile(graph: Graph, weights: WeightMap): Promise<WasmExecutable> {
       const t0 = performance.now();
-      const kernels = await loadKernelModule(opts);
-      const threading = await threadingFor(kernels, opts.threads);
-      const k = threading.shared ? await takeInstance(threading.shared.module, threading.shared.memory) : await takeInstance(kernels.module);
+      // Threaded, only the shared-memory build is compiled (and warmed); else the plain one.
+      const threading = await threadingFor(opts);
+      const k = threading.shared ? await takeInstance(threading.shared.module, threading.shared.memory) : await takeInstance((await loadKernelModule(opts)).module);
       const t1 = performance.now();
       const fused = fuseGraph(graph, weights);
       return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts, threading);
@@ -106,7 +106,8 @@ interface Threading {
   readonly shared?: { readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory };
 }
 
-async function threadingFor(kernels: KernelModule, requested: number | undefined): Promise<Threading> {
+async function threadingFor(opts: WasmBackendOptions): Promise<Threading> {
+  const requested = opts.threads;
   if (requested !== undefined && (!Number.isInteger(requested) || requested < 1)) {
     throw new RangeError(`wasm backend: threads must be a whole number >= 1, got ${requested}`);
   }
@@ -115,11 +116,12 @@ async function threadingFor(kernels: KernelModule, requested: number | undefined
   if (threads === 1) return { threads, note: requested === undefined ? support.reason : undefined };
   const single = (why: string): Threading => ({ threads: 1, note: `${threads} threads asked for, running on 1: ${why}` });
   if (support.reason) return single(support.reason);
-  if (!kernels.embedded) {
+  const variant = await embeddedVariant(opts);
+  if (variant === undefined) {
     return single('a precompiled kernels module was given (initWasm({ module }) or { module }); threads need the embedded kernels, which are compiled here with a shared memory');
   }
   try {
-    const module = await loadSharedKernelModule(kernels.variant);
+    const module = await loadSharedKernelModule(variant);
     return { threads, shared: { module, memory: spareMemory(module) ?? sharedMemory() } };
   } catch (e) {
     return single(`this engine would not make a shared wasm memory (${e instanceof Error ? e.message : e})`);
@@ -137,6 +139,10 @@ export const wasmBackend: Backend = backendWith({});
  */
 export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVariant> {
   if (opts.module) return (await registerKernelModule(opts.module)).variant;
+  // What a backend made with these options compiles: the shared-memory build where it runs
+  // threads by default (Node's entry, isolated pages), else the plain one.
+  const threading = await threadingFor(opts);
+  if (threading.shared) return (await embeddedVariant(opts))!;
   return (await loadKernelModule(opts)).variant;
 }
 

@@ -182,17 +182,33 @@ export function registerKernelModule(module: object): Promise<KernelModule> {
   return r;
 }
 
-/** The kernel module this engine should run: the one given, the one registered, or compiled from bytes (once per build). */
-export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<KernelModule> {
-  if (opts.module) return describeModule(opts.module);
+/**
+ * Which kernels `opts` run: a module given or registered (`{ module }`), else the embedded build of
+ * `variant` (relaxed SIMD where the engine validates it and `relaxed` is not false).
+ */
+async function kernelsFor(opts: InitWasmOptions): Promise<{ module: Promise<KernelModule> } | { variant: KernelVariant }> {
+  if (opts.module) return { module: describeModule(opts.module) };
   if (registered) {
     const r = await registered;
-    if (opts.relaxed === undefined || opts.relaxed === (r.variant === 'relaxed-simd')) return r;
+    if (opts.relaxed === undefined || opts.relaxed === (r.variant === 'relaxed-simd')) return { module: Promise.resolve(r) };
   }
   const { simd, relaxedSimd } = wasmFeatures();
   if (!simd) throw new Error(SIMD_MISSING);
   if (opts.relaxed === true && !relaxedSimd) throw new Error(RELAXED_MISSING);
-  const variant: KernelVariant = opts.relaxed !== false && relaxedSimd ? 'relaxed-simd' : 'simd';
+  return { variant: opts.relaxed !== false && relaxedSimd ? 'relaxed-simd' : 'simd' };
+}
+
+/** The embedded build `opts` run (see kernelsFor), without compiling it; undefined when a module was given or registered. */
+export async function embeddedVariant(opts: InitWasmOptions = {}): Promise<KernelVariant | undefined> {
+  const kernels = await kernelsFor(opts);
+  return 'variant' in kernels ? kernels.variant : undefined;
+}
+
+/** The kernel module this engine should run: the one given, the one registered, or compiled from bytes (once per build). */
+export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<KernelModule> {
+  const kernels = await kernelsFor(opts);
+  if ('module' in kernels) return kernels.module;
+  const { variant } = kernels;
   let p = compiled.get(variant);
   if (!p) {
     p = import('./kernels.generated.js').then(async (k) => {
