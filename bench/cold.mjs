@@ -23,7 +23,7 @@
  *            bytes as an app holds them after fetch(), a bundler's import or any copy in user space.
  *   fresh    straight from readFileSync. On some virtual machines (this one: Firecracker with
  *            shadow paging) the first user-space read of each page the kernel filled costs several
- *            microseconds (about 7 here, 80 ms for ResNet-18's 45 MiB); on ordinary hardware
+ *            microseconds (about 6 here, 70 ms for ResNet-18's 45 MiB); on ordinary hardware
  *            readFileSync's pages are already mapped. Whichever engine reads the bytes first pays it.
  * A third child per round writes 64 MiB of fresh wasm memory: what first touching a page costs on
  * this machine (the packing writes every byte of the packed weights, `packedMB`, for the first time).
