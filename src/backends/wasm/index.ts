@@ -236,6 +236,8 @@ class WasmGraphExecutable implements WasmExecutable {
    */
   private readonly stream: { readonly raw: number; readonly pack: number; readonly bytes: number } | undefined;
   private runs = 0;
+  /** ms the last banded stem spent in its max pool (the pool's time in a profile). */
+  private bandPoolMs = 0;
   /** Threads the plans make scratch for; the pool runs them once `member` is set. */
   private readonly parts: number;
   private member: PoolMember | undefined;
@@ -797,9 +799,6 @@ class WasmGraphExecutable implements WasmExecutable {
     }
   }
 
-  /** ms the last banded stem spent in its max pool (the pool's time in a profile). */
-  private bandPoolMs = 0;
-
   /**
    * A stem and its max pool (StemBand), image by image, a band of pool rows at a time: the stem
    * rows the band reads are made in the band buffer (rows the last band made already are moved to
@@ -808,9 +807,9 @@ class WasmGraphExecutable implements WasmExecutable {
   private runStemBands(k: KernelExports, plan: Plan, stem: FusedConv, band: StemBand, packed: number): void {
     const pool = band.pool;
     const [n, , h, w] = plan.shapes.get(stem.input)!;
-    const [, ch, sh, sw] = plan.shapes.get(stem.output)!;
+    const [, ch, stemH, stemW] = plan.shapes.get(stem.output)!;
     const [, , ph, pw] = plan.shapes.get(pool.output)!;
-    const rowBytes = sw * ch * 4;
+    const rowBytes = stemW * ch * 4;
     const [kh, kw] = pool.kernel;
     const [strideH, strideW] = pool.stride;
     const [dh, dw] = pool.dilation ?? [1, 1];
@@ -825,18 +824,20 @@ class WasmGraphExecutable implements WasmExecutable {
       for (let p0 = 0; p0 < ph; p0 += band.rows) {
         const p1 = Math.min(ph, p0 + band.rows);
         const from = Math.max(0, p0 * strideH - pt);
-        const to = Math.min(sh, (p1 - 1) * strideH - pt + (kh - 1) * dh + 1);
+        const to = Math.min(stemH, (p1 - 1) * strideH - pt + (kh - 1) * dh + 1);
         const kept = Math.max(from, Math.min(have1, to));
         if (kept > from) bytes.copyWithin(band.buffer, band.buffer + (from - have0) * rowBytes, band.buffer + (kept - have0) * rowBytes);
         if (to > kept) {
-          // Stem rows [kept, to): the stem kernel at its own shapes, its rows counted from `kept`.
-          const args = [1, h, w, to - kept, sw, ch, stem.pads[0] - 2 * kept, stem.pads[1], input, packed, band.buffer + (kept - from) * rowBytes, 0, stem.relu ? 1 : 0, plan.scratch];
+          // Stem rows [kept, to): the stem kernel (stride 2) on the whole image, its output rows
+          // counted from `kept` (the top padding shifted by as many input rows).
+          const args = [1, h, w, to - kept, stemW, ch, stem.pads[0] - 2 * kept, stem.pads[1], input, packed, band.buffer + (kept - from) * rowBytes, 0, stem.relu ? 1 : 0, plan.scratch];
           this.call(k, plan, 'conv7x7s2c3_nhwc', args);
         }
         [have0, have1] = [from, to];
         const t = performance.now();
-        const rows = [1, to - from, sw, ch, p1 - p0, pw, kh, kw, strideH, strideW, pt - p0 * strideH + from, pl, dh, dw, band.buffer, output + p0 * pw * ch * 4];
-        this.call(k, plan, 'maxpool_nhwc', rows);
+        // The pool's rows [p0, p1) over the buffer's rows (its top padding shifted likewise).
+        const args = [1, to - from, stemW, ch, p1 - p0, pw, kh, kw, strideH, strideW, pt - p0 * strideH + from, pl, dh, dw, band.buffer, output + p0 * pw * ch * 4];
+        this.call(k, plan, 'maxpool_nhwc', args);
         this.bandPoolMs += performance.now() - t;
       }
     }

@@ -183,14 +183,15 @@ export function registerKernelModule(module: object): Promise<KernelModule> {
 }
 
 /**
- * Which kernels `opts` run: a module given or registered (`{ module }`), else the embedded build of
- * `variant` (relaxed SIMD where the engine validates it and `relaxed` is not false).
+ * Which kernels `opts` run: a module given (`{ module }`, not yet checked), the one registered
+ * (initWasm({ module })), else the embedded build of `variant` (relaxed SIMD where the engine
+ * validates it and `relaxed` is not false).
  */
-async function kernelsFor(opts: InitWasmOptions): Promise<{ module: Promise<KernelModule> } | { variant: KernelVariant }> {
-  if (opts.module) return { module: describeModule(opts.module) };
+async function kernelsFor(opts: InitWasmOptions): Promise<{ given: object } | { registered: KernelModule } | { variant: KernelVariant }> {
+  if (opts.module) return { given: opts.module };
   if (registered) {
     const r = await registered;
-    if (opts.relaxed === undefined || opts.relaxed === (r.variant === 'relaxed-simd')) return { module: Promise.resolve(r) };
+    if (opts.relaxed === undefined || opts.relaxed === (r.variant === 'relaxed-simd')) return { registered: r };
   }
   const { simd, relaxedSimd } = wasmFeatures();
   if (!simd) throw new Error(SIMD_MISSING);
@@ -207,7 +208,8 @@ export async function embeddedVariant(opts: InitWasmOptions = {}): Promise<Kerne
 /** The kernel module this engine should run: the one given, the one registered, or compiled from bytes (once per build). */
 export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<KernelModule> {
   const kernels = await kernelsFor(opts);
-  if ('module' in kernels) return kernels.module;
+  if ('given' in kernels) return describeModule(kernels.given);
+  if ('registered' in kernels) return kernels.registered;
   const { variant } = kernels;
   let p = compiled.get(variant);
   if (!p) {
