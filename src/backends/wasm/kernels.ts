@@ -102,8 +102,6 @@ export interface KernelExports {
 export interface KernelModule {
   readonly module: WebAssembly.Module;
   readonly variant: KernelVariant;
-  /** Compiled here from the embedded bytes (so a shared-memory build of it can be made for threads). */
-  readonly embedded?: boolean;
 }
 
 /**
@@ -227,7 +225,7 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
     compiled.set(variant, p);
     p.catch(() => compiled.delete(variant));
   }
-  return { module: await p, variant, embedded: true };
+  return { module: await p, variant };
 }
 
 const compiledShared = new Map<KernelVariant, Promise<WebAssembly.Module>>();
