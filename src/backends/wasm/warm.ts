@@ -6,7 +6,8 @@
  * about 40 ms longer than with optimized code from the start (Node 20, 2-core AMD EPYC). So each
  * kernel a forward uses runs here a few dozen times on a tiny input, in an instance of its own on
  * a small memory, which starts its optimization; the compile to optimized code then overlaps the
- * rest of model creation. Values are zeros and the results are thrown away.
+ * rest of model creation. Values are zeros and the results are thrown away; the instance goes to
+ * the module's first executable (kernels.ts takeInstance), whose plans overwrite what they use.
  */
 import type { KernelExports } from './kernels.js';
 
