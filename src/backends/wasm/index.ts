@@ -103,7 +103,7 @@ function backendWith(opts: WasmBackendOptions): Backend {
 interface Threading {
   readonly threads: number;
   readonly note?: string;
-  readonly shared?: { readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory };
+  readonly shared?: { readonly module: WebAssembly.Module; readonly memory: WebAssembly.Memory; readonly variant: KernelVariant };
 }
 
 async function threadingFor(opts: WasmBackendOptions): Promise<Threading> {
@@ -122,7 +122,7 @@ async function threadingFor(opts: WasmBackendOptions): Promise<Threading> {
   }
   try {
     const module = await loadSharedKernelModule(variant);
-    return { threads, shared: { module, memory: spareMemory(module) ?? sharedMemory() } };
+    return { threads, shared: { module, memory: spareMemory(module) ?? sharedMemory(), variant } };
   } catch (e) {
     return single(`this engine would not make a shared wasm memory (${e instanceof Error ? e.message : e})`);
   }
@@ -141,9 +141,8 @@ export async function initWasm(opts: InitWasmOptions = {}): Promise<KernelVarian
   if (opts.module) return (await registerKernelModule(opts.module)).variant;
   // What a backend made with these options compiles: the shared-memory build where it runs
   // threads by default (Node's entry, isolated pages), else the plain one.
-  const threading = await threadingFor(opts);
-  if (threading.shared) return (await embeddedVariant(opts))!;
-  return (await loadKernelModule(opts)).variant;
+  const { shared } = await threadingFor(opts);
+  return shared ? shared.variant : (await loadKernelModule(opts)).variant;
 }
 
 /** A node with packed weights. */
@@ -562,11 +561,18 @@ class WasmGraphExecutable implements WasmExecutable {
       }
       first.set(n.output, i);
     });
+    const streams = new Map<string, StreamStep>();
+    for (const n of this.pending) {
+      const step = this.streamStep(n, shapes);
+      if (step) streams.set(n.name, step);
+    }
     // Stems read by a max pool alone run in bands with it: their output has no buffer of its own.
+    // (A stem streamed in parts of its channels would run each part whole: it is not banded.)
     const banded = new Map<string, { stem: FusedConv; pool: StemBand['pool'] }>();
     nodes.forEach((n, i) => {
       const pool = nodes[i + 1];
-      if (n.op === 'conv' && this.consts.get(n.name)!.final === 'stem' && !n.residual && pool?.op === 'maxpool' && pool.input === n.output && readers.get(n.output) === 1 && !outputs.has(n.output)) {
+      const whole = (streams.get(n.name)?.parts ?? 1) === 1;
+      if (n.op === 'conv' && this.consts.get(n.name)!.final === 'stem' && whole && !n.residual && pool?.op === 'maxpool' && pool.input === n.output && readers.get(n.output) === 1 && !outputs.has(n.output)) {
         banded.set(n.output, { stem: n, pool });
         // The stem reads its input while the pool writes, band by band.
         last.set(n.input, Math.max(last.get(n.input)!, i + 1));
@@ -641,11 +647,6 @@ class WasmGraphExecutable implements WasmExecutable {
     this.ensureMemory(top + SLACK);
     const f32 = new Float32Array(k.memory.buffer);
     for (const [p, arr] of divWrites) f32.set(arr, p / 4);
-    const streams = new Map<string, StreamStep>();
-    for (const n of this.pending) {
-      const step = this.streamStep(n, shapes);
-      if (step) streams.set(n.name, step);
-    }
     const stemBands = new Map([...bands].map(([name, b]) => [name, { ...b, buffer: ptr.get(BAND + name)! }]));
     const bandedPools = new Set([...bands.values()].map((b) => b.pool.name));
     const staging = { input: ptr.get(STAGING_IN)!, output: ptr.get(STAGING_OUT) ?? 0 };

@@ -122,7 +122,6 @@ export function compileRefused(e: unknown): Error {
 let registered: Promise<KernelModule> | undefined;
 /** Modules given (initWasm, { module }) already warmed (warm.ts): a backend given one describes it at each compile. */
 const warmed = new WeakSet<WebAssembly.Module>();
-const compiled = new Map<KernelVariant, Promise<WebAssembly.Module>>();
 /**
  * The instance a module was warmed in (warm.ts), kept for the first executable to take: another
  * instance made while the engine still compiles the warmed kernels in the background waited for
@@ -209,38 +208,39 @@ export async function loadKernelModule(opts: InitWasmOptions = {}): Promise<Kern
   if ('given' in kernels) return describeModule(kernels.given);
   if ('registered' in kernels) return kernels.registered;
   const { variant } = kernels;
-  let p = compiled.get(variant);
+  return { module: await compileEmbedded(variant, false), variant };
+}
+
+/** The embedded kernels of `variant` with their memory declared shared (threads.ts), compiled once per build. */
+export function loadSharedKernelModule(variant: KernelVariant): Promise<WebAssembly.Module> {
+  return compileEmbedded(variant, true);
+}
+
+/** Compiled embedded builds, plain and shared-memory, by variant. */
+const compiled = { plain: new Map<KernelVariant, Promise<WebAssembly.Module>>(), shared: new Map<KernelVariant, Promise<WebAssembly.Module>>() };
+
+/**
+ * Compiles the embedded bytes of `variant` (with their memory declared shared for `shared`) once
+ * per build and warms an instance of the module (on a shared memory of its own for `shared`). A
+ * plain build that the engine refuses to compile says how to run where that is forbidden.
+ */
+function compileEmbedded(variant: KernelVariant, shared: boolean): Promise<WebAssembly.Module> {
+  const cache = shared ? compiled.shared : compiled.plain;
+  let p = cache.get(variant);
   if (!p) {
     p = import('./kernels.generated.js').then(async (k) => {
       const bytes = decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64);
       let module: WebAssembly.Module;
       try {
-        module = await WebAssembly.compile(bytes);
+        module = await WebAssembly.compile(shared ? withSharedMemory(bytes) : bytes);
       } catch (e) {
-        throw compileRefused(e);
+        throw shared ? e : compileRefused(e);
       }
-      warmInstance(module, await instantiateKernels(module));
+      warmInstance(module, await instantiateKernels(module, shared ? sharedMemory() : undefined));
       return module;
     });
-    compiled.set(variant, p);
-    p.catch(() => compiled.delete(variant));
-  }
-  return { module: await p, variant };
-}
-
-const compiledShared = new Map<KernelVariant, Promise<WebAssembly.Module>>();
-
-/** The embedded kernels of `variant` with their memory declared shared (threads.ts), compiled once per build. */
-export function loadSharedKernelModule(variant: KernelVariant): Promise<WebAssembly.Module> {
-  let p = compiledShared.get(variant);
-  if (!p) {
-    p = import('./kernels.generated.js').then(async (k) => {
-      const module = await WebAssembly.compile(withSharedMemory(decodeBase64(variant === 'simd' ? k.KERNELS_SIMD_BASE64 : k.KERNELS_RELAXED_BASE64)));
-      warmInstance(module, await instantiateKernels(module, sharedMemory()));
-      return module;
-    });
-    compiledShared.set(variant, p);
-    p.catch(() => compiledShared.delete(variant));
+    cache.set(variant, p);
+    p.catch(() => cache.delete(variant));
   }
   return p;
 }
