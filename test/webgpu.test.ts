@@ -13,7 +13,7 @@ import { fuseGraph, type FusedNode } from '../src/backends/fuse.js';
 import { selectBackend } from '../src/backends/index.js';
 import { referenceBackend } from '../src/backends/reference/index.js';
 import { createWebGPUBackend, webgpuAvailability, type WebGPUBackend } from '../src/backends/webgpu/index.js';
-import { convTile, fusedInputs, gridFor, planMemory } from '../src/backends/webgpu/plan.js';
+import { CONV_TK, convTile, fusedInputs, gridFor, planMemory, splitK, SPLIT_K_MIN_STEPS } from '../src/backends/webgpu/plan.js';
 import type { Graph, GraphNode } from '../src/graph.js';
 import { graphParams, inferShapes } from '../src/graph.js';
 import { mulberry32 } from '../src/models/init.js';
@@ -199,6 +199,27 @@ describe('webgpu planning', () => {
       }
     }
   });
+
+  it('slices K only where the tiles are too few, each slice a whole number of k steps covering K once', () => {
+    expect(splitK(8, 4608)).toEqual({ slices: 32, sliceK: 144 }); // ResNet-50 layer4 3x3 at batch 1
+    expect(splitK(8, 2048)).toEqual({ slices: 16, sliceK: 128 }); // the linear layer at batch 1
+    expect(splitK(49, 576)).toEqual({ slices: 4, sliceK: 144 }); // layer1 3x3 at batch 1
+    expect(splitK(300, 4608).slices).toBe(1); // enough tiles
+    expect(splitK(1, 135).slices).toBe(1); // too little K to share
+    for (const wg of [1, 3, 8, 50, 127]) {
+      for (const k of [100, 256, 511, 900, 1152, 4608, 18432]) {
+        const { slices, sliceK } = splitK(wg, k);
+        if (slices === 1) {
+          expect(sliceK).toBe(k);
+          continue;
+        }
+        expect(sliceK % CONV_TK).toBe(0);
+        expect(sliceK / CONV_TK).toBeGreaterThanOrEqual(SPLIT_K_MIN_STEPS);
+        expect((slices - 1) * sliceK).toBeLessThan(k); // the last slice is not empty
+        expect(slices * sliceK).toBeGreaterThanOrEqual(k);
+      }
+    }
+  });
 });
 
 describe('webgpu availability', () => {
@@ -328,6 +349,30 @@ const handCases: HandCase[] = [
     inputShape: [3, 37, 3, 5],
   },
   {
+    // With the 'tiled' kernel: 1 tile, K = 900 in 7 slices of 144 (the last 36), then the sum of
+    // the slices with bias, residual and ReLU.
+    name: 'split K: deep-K conv3x3 100->24 on 5x4 + bn + a 1x1 conv residual + relu',
+    graph: graph('split-k', 100, [
+      conv('c0', 'x', 100, 24, 1), conv('c', 'x', 100, 24, 3, { pads: [1, 1, 1, 1] }), bn('bn', 'c', 24), add('add', 'bn', 'c0'), relu('out', 'add'),
+    ]),
+    inputShape: [1, 100, 5, 4],
+  },
+  {
+    // With the 'tiled' kernel: 4 groups of 1 tile each, K = 576 in 4 slices (grid z = group x slice).
+    name: 'split K, grouped: conv3x3 groups 4, 256->32 on 3x3, batch 2, bias',
+    graph: graph('split-k-grouped', 256, [conv('c', 'x', 256, 32, 3, { pads: [1, 1, 1, 1], groups: 4, bias: true })]),
+    inputShape: [2, 256, 3, 3],
+  },
+  {
+    // With the 'tiled' kernel: K = 2048 in 16 slices, as ResNet-50's fc at batch 1.
+    name: 'split K: linear 2048->10 at batch 2 after globalavgpool',
+    graph: graph('split-k-linear', 2048, [
+      { op: 'globalavgpool', name: 'gap', input: 'x', output: 'gap' },
+      { op: 'linear', name: 'fc', input: 'gap', output: 'fc', inFeatures: 2048, outFeatures: 10, weightLayout: 'oi', params: { weight: 'fc.weight', bias: 'fc.bias' } },
+    ]),
+    inputShape: [2, 2048, 2, 2],
+  },
+  {
     name: 'CIFAR option A shortcut: stride 2, 4 zero channels each side, into a conv residual',
     graph: graph('shortcut-a', 4, [
       conv('c1', 'x', 4, 12, 3, { stride: 2, pads: [1, 1, 1, 1] }), bn('b1', 'c1', 12),
@@ -361,6 +406,25 @@ describe('webgpu vs reference on hand-built graphs', () => {
       expect(gpu.convKernel).toBe('tiled');
       await compareWithReference(gpu, c.graph, randomWeights(c.graph, 100 + handCases.indexOf(c)), randomTensor(c.inputShape, mulberry32(handCases.indexOf(c))), 1e-5);
     });
+  });
+
+  it("counts the split-K scratch in the planned memory (conv kernel 'tiled')", async () => {
+    const gpu = await webgpu('split-K scratch');
+    if (!gpu) return;
+    tiled ??= createWebGPUBackend({ convKernel: 'tiled' });
+    const c = handCases.find((h) => h.graph.name === 'split-k')!;
+    const weights = randomWeights(c.graph, 3);
+    const withSplit = await (await tiled).compile(c.graph, weights);
+    const registers = await (gpu.convKernel === 'registers' ? gpu : createWebGPUBackend({ convKernel: 'registers' }));
+    const without = await registers.compile(c.graph, weights);
+    try {
+      // 7 slices of K, each a whole [1, 24, 5, 4] of partial sums; the register-tiled kernel needs none.
+      expect(withSplit.memoryBytes!(c.inputShape).activations - without.memoryBytes!(c.inputShape).activations).toBe(4 * 7 * 24 * 5 * 4);
+    } finally {
+      withSplit.dispose();
+      without.dispose();
+      if (registers !== gpu) (registers.device as { destroy(): void }).destroy();
+    }
   });
 
   it('runs a second input shape on the same executable, and repeated runs agree exactly', async () => {

@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 /**
- * The WebGPU backend: compiles the fused graph (../fuse.ts) into one compute dispatch per fused node.
+ * The WebGPU backend: compiles the fused graph (../fuse.ts) into one compute dispatch per fused node
+ * (two for a conv whose K is sliced, see kernels.ts).
  *
  * - compile: weights packed and uploaded once, kernels built (kernels.ts); convs run as a
  *   workgroup-tiled implicit GEMM on GPUs and a barrier-free register-tiled one on CPU adapters;
@@ -152,8 +153,13 @@ class WebGPUExecutable implements Executable {
   memoryBytes(inputShape: readonly number[]): { weights: number; activations: number; peak: number } {
     const shapes = inferShapes(this.graph, inputShape);
     const weights = this.kernels.reduce((s, k) => s + k.weightBytes, 0);
-    const activations = this.memoryPlan(shapes).slotBytes.reduce((s, b) => s + b, 0);
+    const activations = this.memoryPlan(shapes).slotBytes.reduce((s, b) => s + b, 0) + this.scratchBytes(shapes);
     return { weights, activations, peak: weights + activations };
+  }
+
+  /** The split-K scratch: one buffer, as large as the largest need, shared by every split conv (they run in turn). */
+  private scratchBytes(shapes: Map<string, number[]>): number {
+    return Math.max(0, ...this.kernels.map((k) => k.scratchBytes?.((v) => shapes.get(v)!) ?? 0));
   }
 
   dispose(): void {
@@ -194,6 +200,8 @@ class WebGPUExecutable implements Executable {
     const slots = memory.slotBytes.map((bytes, i) =>
       create(`activations[${i}]`, bytes, BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST),
     );
+    const scratchBytes = this.scratchBytes(shapes);
+    const scratch = scratchBytes > 0 ? create('split-K scratch', scratchBytes, BufferUsage.STORAGE) : undefined;
     const env: PlanEnv = {
       device,
       pipelines: this.pipelines,
@@ -205,11 +213,15 @@ class WebGPUExecutable implements Executable {
         device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
         return b;
       },
+      scratch: () => {
+        if (!scratch) throw new Error('webgpu: a kernel asked for scratch it did not count in scratchBytes');
+        return scratch;
+      },
     };
     let dispatches: Dispatch[] = [];
     let failure: unknown;
     try {
-      dispatches = await Promise.all(this.kernels.map((k) => k.prepare(env)));
+      dispatches = (await Promise.all(this.kernels.map((k) => k.prepare(env)))).flat();
     } catch (e) {
       failure = e;
     }

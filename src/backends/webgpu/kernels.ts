@@ -6,7 +6,9 @@
  *
  * Dispatch branches (explicit, as in onnxruntime-web's conv.ts):
  * - conv on a GPU ('tiled'): the workgroup-tiled implicit GEMM of conv2d-tiled.wgsl.ts, specialised
- *   per geometry with override constants (a 1x1 stride-1 conv folds to a plain GEMM);
+ *   per geometry with override constants (a 1x1 stride-1 conv folds to a plain GEMM); with too few
+ *   tiles to fill a GPU, K is sliced (`splitK` in plan.ts) into the plan's scratch buffer and a
+ *   second dispatch (splitk-reduce.wgsl.ts) adds the slices and applies the epilogue;
  * - conv on a CPU adapter ('registers'): the barrier-free register-tiled implicit GEMM of
  *   conv2d-regtile.wgsl.ts, one pipeline for every geometry (see that file for why);
  * - linear: the conv kernel as a 1x1 conv over [N, F, 1, 1];
@@ -15,7 +17,7 @@
 import { widenWeight, type FusedNode, type FusedWeight } from '../fuse.js';
 import { conv2dInfo, pool2dInfo, poolTapCounts } from '../../shape.js';
 import { sizeOf, shapeToString } from '../../tensor.js';
-import { convTile, gridFor } from './plan.js';
+import { convTile, gridFor, splitK } from './plan.js';
 import { BufferUsage, type PipelineCache, type StorageAccess } from './pipelines.js';
 import { addWgsl } from './shaders/add.wgsl.js';
 import { affineWgsl } from './shaders/affine.wgsl.js';
@@ -28,6 +30,7 @@ import { globalAvgPoolWgsl } from './shaders/globalavgpool.wgsl.js';
 import { maxpool2dWgsl } from './shaders/maxpool2d.wgsl.js';
 import { reluWgsl } from './shaders/relu.wgsl.js';
 import { shortcutAWgsl } from './shaders/shortcut-a.wgsl.js';
+import { splitkReduceWgsl } from './shaders/splitk-reduce.wgsl.js';
 import type { ConvKernelKind } from './adapter.js';
 
 /** What a kernel may ask of the plan it is prepared into. */
@@ -39,6 +42,8 @@ export interface PlanEnv {
   buffer(value: string): GPUBuffer;
   /** A buffer owned by the plan (uniform blocks, pool divisors), destroyed with it. */
   upload(data: Uint32Array, usage: 'uniform' | 'storage'): GPUBuffer;
+  /** The plan's scratch buffer, at least the largest `scratchBytes` of its kernels. */
+  scratch(): GPUBuffer;
 }
 
 export interface Dispatch {
@@ -51,7 +56,10 @@ export interface Dispatch {
 export interface NodeKernel {
   /** Bytes of constant data uploaded at compile time. */
   readonly weightBytes: number;
-  prepare(env: PlanEnv): Promise<Dispatch>;
+  /** Bytes of scratch its dispatches need for these shapes (split-K partial sums); 0 or absent: none. */
+  scratchBytes?(shape: (value: string) => readonly number[]): number;
+  /** One dispatch, or several run in order. */
+  prepare(env: PlanEnv): Promise<Dispatch | readonly Dispatch[]>;
   dispose(): void;
 }
 
@@ -124,23 +132,37 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
   }
   const weight = uploadConst(device, `${c.name}.weight`, packed);
   const bias = uploadConst(device, `${c.name}.bias`, c.bias);
+  const geometryOf = (shape: (value: string) => readonly number[]) => {
+    const inShape = shape(c.input);
+    if (c.linear) return { batch: inShape[0], inH: 1, inW: 1, outH: 1, outW: 1 };
+    const info = conv2dInfo(inShape, [c.outChannels, cinG, c.kernel[0], c.kernel[1]], c);
+    return { batch: info.batch, inH: info.h.inSize, inW: info.w.inSize, outH: info.h.outSize, outW: info.w.outSize };
+  };
+  /** The tiled kernel's workgroup shape, grid and K slicing for m output pixels. */
+  const tiling = (m: number) => {
+    const tile = convTile(m, coutG);
+    const tiles = [Math.ceil(m / (4 * tile.wgM)), Math.ceil(coutG / (4 * tile.wgN))] as const;
+    return { tile, tiles, split: splitK(tiles[0] * tiles[1] * c.groups, k) };
+  };
   return {
     weightBytes: packed.byteLength + c.bias.byteLength,
+    scratchBytes(shape) {
+      if (kind !== 'tiled') return 0;
+      const g = geometryOf(shape);
+      const m = g.batch * g.outH * g.outW;
+      const { split } = tiling(m);
+      return split.slices > 1 ? 4 * split.slices * m * c.outChannels : 0;
+    },
     async prepare(env) {
-      const inShape = env.shape(c.input);
-      const geometry = c.linear
-        ? { batch: inShape[0], inH: 1, inW: 1, outH: 1, outW: 1 }
-        : (() => {
-            const info = conv2dInfo(inShape, [c.outChannels, cinG, c.kernel[0], c.kernel[1]], c);
-            return { batch: info.batch, inH: info.h.inSize, inW: info.w.inSize, outH: info.h.outSize, outW: info.w.outSize };
-          })();
+      const geometry = geometryOf(env.shape);
       const m = geometry.batch * geometry.outH * geometry.outW;
+      const residual = c.residual ? env.buffer(c.residual) : bias;
       const bindings = [
         { buffer: env.buffer(c.input), access: 'read' as const },
         { buffer: weight, access: 'read' as const },
         { buffer: bias, access: 'read' as const },
         // Without a residual the binding still needs a buffer; the shader never reads it.
-        { buffer: c.residual ? env.buffer(c.residual) : bias, access: 'read' as const },
+        { buffer: residual, access: 'read' as const },
         { buffer: env.buffer(c.output), access: 'write' as const },
       ];
       if (kind === 'registers') {
@@ -154,7 +176,7 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
         const grid = [Math.ceil(quarter / 64), nBlocks, c.groups] as const;
         return dispatch(env, c.name, { name: 'conv2d-regtile', code: conv2dRegtileWgsl, constants: {} }, uniforms, bindings, grid);
       }
-      const tile = convTile(m, coutG);
+      const { tile, tiles, split } = tiling(m);
       const constants = {
         CIN: c.inChannels,
         COUT: c.outChannels,
@@ -165,10 +187,32 @@ function convKernel(device: GPUDevice, c: GemmConv, kind: ConvKernelKind): NodeK
         RELU: c.relu ? 1 : 0,
         WG_M: tile.wgM,
         WG_N: tile.wgN,
+        ...(split.slices > 1 ? { SPLIT: split.slices, KS: split.sliceK } : {}),
       };
-      const grid = [Math.ceil(m / (4 * tile.wgM)), Math.ceil(coutG / (4 * tile.wgN)), c.groups] as const;
+      const grid = [tiles[0], tiles[1], c.groups * split.slices] as const;
       const uniforms = [geometry.inH, geometry.inW, geometry.outH, geometry.outW, m];
-      return dispatch(env, c.name, { name: 'conv2d-tiled', code: conv2dTiledWgsl, constants }, uniforms, bindings, grid);
+      if (split.slices === 1) {
+        return dispatch(env, c.name, { name: 'conv2d-tiled', code: conv2dTiledWgsl, constants }, uniforms, bindings, grid);
+      }
+      const scratch = env.scratch();
+      const partial = { buffer: scratch, access: 'write' as const };
+      const total = m * c.outChannels;
+      return Promise.all([
+        dispatch(env, `${c.name} (${split.slices} slices of K)`, { name: 'conv2d-tiled', code: conv2dTiledWgsl, constants }, uniforms, [...bindings.slice(0, 4), partial], grid),
+        dispatch(
+          env,
+          `${c.name} (sum of the slices)`,
+          { name: 'splitk-reduce', code: splitkReduceWgsl, constants: { SPLIT: split.slices, COUT: c.outChannels, HAS_RESIDUAL: c.residual ? 1 : 0, RELU: c.relu ? 1 : 0 } },
+          [total, geometry.outH * geometry.outW],
+          [
+            { buffer: scratch, access: 'read' },
+            { buffer: bias, access: 'read' },
+            { buffer: residual, access: 'read' },
+            { buffer: env.buffer(c.output), access: 'write' },
+          ],
+          elementwiseGrid(env, total),
+        ),
+      ]);
     },
     dispose() {
       weight.destroy();

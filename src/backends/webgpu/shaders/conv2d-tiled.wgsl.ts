@@ -15,10 +15,17 @@
  * neighbouring threads write neighbouring pixels of the NCHW output.
  * The geometry is specialised with `override` constants (a 1x1 stride-1 conv folds to a plain
  * GEMM); sizes that depend on the input (batch, H, W) come in the uniform block.
+ *
+ * Split K: where the M x N tiles are too few to fill a GPU (the last stages and the linear layer at
+ * small batches: ResNet-50's layer4 at batch 1 is 8 workgroups, each walking K = 4608), the grid's
+ * z axis also runs over SPLIT slices of K, KS wide (a multiple of TK). Each slice writes its raw
+ * sums to y, then laid out as [SPLIT][N, COUT, outH, outW] in a scratch buffer, and
+ * splitk-reduce.wgsl.ts adds the slices and applies the epilogue.
  * The branch for GPUs; CPU adapters take conv2d-regtile.wgsl.ts (see there why).
  * see: the implicit GEMM formulation in NVIDIA CUTLASS docs (implicit_gemm_convolution.md) and
  * onnxruntime-web's conv2d_mm; the linear layer runs through this kernel as a 1x1 conv on [N, F, 1, 1].
  */
+import { CONV_TK } from '../plan.js';
 import { windowOverridesWgsl } from './window.wgsl.js';
 
 export const conv2dTiledWgsl: string = /* wgsl */ `
@@ -39,12 +46,14 @@ override HAS_RESIDUAL: bool;
 override RELU: bool;
 override WG_M: u32 = 16u;  // threads along m
 override WG_N: u32 = 16u;  // threads along n
+override SPLIT: u32 = 1u;  // slices of K (grid z = groups * SPLIT); > 1: y holds the raw partial sums
 
-const TK: u32 = 16u;   // k step of one tile
+const TK: u32 = ${CONV_TK}u;   // k step of one tile
 const TPM: u32 = 4u;   // output rows (pixels) per thread
 const TPN: u32 = 4u;   // output columns (channels) per thread
 
 override K: u32 = CIN_G * KH * KW;
+override KS: u32 = K;      // k per slice, a multiple of TK when SPLIT > 1
 override TILE_M: u32 = TPM * WG_M;
 override TILE_N: u32 = TPN * WG_N;
 override THREADS: u32 = WG_M * WG_N;
@@ -104,7 +113,10 @@ fn main(
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) lidx: u32,
 ) {
-  let g = wid.z;
+  let g = wid.z / SPLIT;
+  let slice = wid.z % SPLIT;
+  let kBegin = slice * KS;
+  let kEnd = min(K, kBegin + KS);
   let m0 = wid.x * TILE_M;
   let n0 = wid.y * TILE_N;
   var acc: array<array<f32, TPN>, TPM>;
@@ -117,7 +129,7 @@ fn main(
     windows[r] = window(m0 + row0 + r * THREADS, g);
   }
 
-  for (var k0 = 0u; k0 < K; k0 += TK) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += TK) {
     for (var r = 0u; r < ROWS; r++) {
       for (var kk = kStart; kk < TK; kk += K_STRIDE) {
         tileA[kk * TILE_M + row0 + r * THREADS] = loadA(windows[r], k0 + kk);
@@ -151,8 +163,9 @@ fn main(
     workgroupBarrier();
   }
 
-  // Epilogue: bias, residual, ReLU, one write per output element.
+  // Epilogue: bias, residual, ReLU, one write per output element; a slice of K writes its raw sums.
   let outHW = p.outH * p.outW;
+  let sliceBase = slice * p.M * COUT;
   for (var i = 0u; i < TPM; i++) {
     let m = m0 + lid.x + i * WG_M;
     if (m >= p.M) {
@@ -167,6 +180,10 @@ fn main(
       }
       let co = g * COUT_G + n;
       let idx = (b * COUT + co) * outHW + pix;
+      if (SPLIT > 1u) {
+        y[sliceBase + idx] = acc[i][j];
+        continue;
+      }
       var v = acc[i][j] + bias[co];
       if (HAS_RESIDUAL) {
         v += residual[idx];
