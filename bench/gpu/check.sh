@@ -3,7 +3,7 @@
 #   bash bench/gpu/check.sh [OUT_DIR]
 # 1. test/webgpu.test.ts under CI=true (a missing adapter fails), with RESNET_CONFORMANCE_DIR if set;
 # 2. where python3 has torch: PyTorch float64 goldens (bench/gpu/golden.py) and `resnet verify`
-#    on webgpu and wasm, every module of every model;
+#    on webgpu and wasm, every module of every model (MODELS=resnet18,resnet50 picks some);
 # 3. `resnet bench --backend webgpu` at batch 1 and 8, and the wasm backend on 1, 2, 4 and 8 threads.
 # Pick the Vulkan driver with VK_ICD_FILENAMES (Dawn's Node binding runs on Vulkan on Linux).
 set -u
