@@ -113,7 +113,7 @@ export const CONV_TK = 16;
  * fastest at batch 1 (ResNet-50 3.2 ms, 4.9 with 128/16) and within noise of the best at batch 8.
  */
 export const SPLIT_K_TARGET_WORKGROUPS = 256;
-/** The fewest k steps a slice of K walks: below this the partial sums cost more than they save. */
+/** The fewest k steps (of CONV_TK) a slice of K walks: 8, i.e. 128 k; 16 was slower on the H200 at batch 1. */
 export const SPLIT_K_MIN_STEPS = 8;
 /** At most this many slices. */
 export const SPLIT_K_MAX = 32;
