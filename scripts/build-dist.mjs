@@ -5,8 +5,9 @@
 // page with an import map fetches a handful of files, not sixty. Not done, measured (ResNet-18 cold
 // starts, 15 alternating rounds, 2026-12-04): the core entry as one file instead of its 19 was 4 ms
 // faster to import inside a cold start and no faster to first logits (paired median +0.5 ms);
-// minified (whitespace and syntax) it was no faster to import. Declarations come from tsc
-// (`--emitDeclarationOnly`), which also type-checks.
+// minifying (whitespace and syntax) saved about 2 ms of import measured alone, not worth
+// unreadable stack traces. Declarations come from tsc (`--emitDeclarationOnly`), which also
+// type-checks.
 //   node scripts/build-dist.mjs
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
