@@ -8,11 +8,12 @@
  * a small memory, which starts its optimization; the compile to optimized code then overlaps the
  * rest of model creation. Values are zeros and the results are thrown away; the instance goes to
  * the module's first executable (kernels.ts takeInstance), whose plans overwrite what they use.
- * Some of that compile is still running when the first forward starts (ResNet-18's first forward
- * took 92-105 ms after a 300 ms pause, 108-140 without, 4 rounds), but neither way of getting it done
- * sooner paid (measured 2026-12-04): every function optimized up front (node --no-liftoff) took 20 ms
- * off the first forward and added 25 to model creation (5 rounds), and warming before the weights
- * are bound rather than after left import to logits the same (15 alternating rounds).
+ * Some of that compile is still running when the first forward starts (ResNet-18's first
+ * forward took 92-105 ms after a 300 ms pause, 108-140 without, 4 rounds), but neither way of
+ * getting it done sooner paid (measured 2026-12-04): every function optimized up front (node
+ * --no-liftoff) took 20 ms off the first forward and added 25 to model creation (5 rounds), and
+ * warming before the weights are bound rather than after left import to logits the same (15
+ * alternating rounds).
  */
 import type { KernelExports } from './kernels.js';
 
