@@ -6,7 +6,7 @@ export { grouped_conv_nhwc } from './grouped';
 export { winograd_nhwc, winograd_scratch_bytes, winograd_block_tiles } from './winograd';
 export { pack_gemm_panels, pack_gemm_weights, pack_gemm_weights_q8, pack_gemm_weights_f16, pack_winograd_weights } from './pack';
 export { maxpool_nhwc, avgpool_nhwc, global_avgpool_nhwc } from './pool';
-export { affine_nhwc, add_f32, relu_f32, shortcut_a_nhwc, nchw_to_nhwc, nhwc_to_nchw } from './elementwise';
+export { affine_nhwc, add_f32, relu_f32, shortcut_a_nhwc, nchw_to_nhwc, nhwc_to_nchw, bn_fold_f32 } from './elementwise';
 export { peak_probe, peak_probe_flops } from './probe';
 
 import { PACK_TMP_BYTES } from './pack';

@@ -9,9 +9,10 @@
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { conv2d } from '../src/backends/reference/index.js';
-import { fuseGraph, type FusedConv } from '../src/backends/fuse.js';
+import { foldBatchNorm, fuseGraph, type BnParams, type FusedConv } from '../src/backends/fuse.js';
 import { convMethod, convPackedFloats, convScratchBytes, packConv, runConv, type ConvGeometry } from '../src/backends/wasm/conv.js';
 import { createWasmBackend, initWasm, wasmBackend, wasmFeatures, type WasmExecutable } from '../src/backends/wasm/index.js';
+import { wasmBnFold } from '../src/backends/wasm/fold.js';
 import { instantiateKernels, loadKernelModule, type KernelExports } from '../src/backends/wasm/kernels.js';
 import { KERNELS_SIMD_BASE64 } from '../src/backends/wasm/kernels.generated.js';
 import { packedConvFloats } from '../src/backends/wasm/pack.js';
@@ -408,6 +409,35 @@ describe('executable', () => {
   it('fuses BN into the conv before packing (no affine node left for this net)', () => {
     const { graph, weights } = smallNet();
     expect(fuseGraph(graph, weights).nodes.map((n) => n.op)).toEqual(['conv', 'maxpool', 'globalavgpool', 'linear']);
+  });
+});
+
+describe.each(variants)('BatchNorm fold in the kernels (bn_fold_f32), relaxed=%s', (relaxed) => {
+  it('equals fuse.ts\'s float64 fold bit for bit, with and without a conv bias, at edge values too', async () => {
+    const { k } = await kernelArena(relaxed);
+    const fold = wasmBnFold(k);
+    const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
+    let checked = 0;
+    for (const c of [1, 3, 4, 64, 2048]) {
+      for (const eps of [1e-5, 1e-3, 0.1]) {
+        const data = (seed: number, lo: number, hi: number) => seeded([c], seed, lo, hi).data;
+        const variance = data(c + 4, 0, 3);
+        variance[0] = 0; // var 0: the scale is gamma / sqrt(eps)
+        const gamma = data(c + 1, -2, 2);
+        if (c > 2) gamma[2] = 0;
+        const mean = data(c + 3, -50, 50);
+        if (c > 1) mean[1] = 1e30; // a huge mean: the shift leaves float32's range
+        const bn: BnParams = { gamma, beta: data(c + 2, -1, 1), mean, variance, eps };
+        for (const bias of [undefined, new Float32Array(c), data(c + 5, -0.5, 0.5)]) {
+          const want = foldBatchNorm(bn, bias);
+          const got = fold(bn, bias);
+          expect(bits(got.scale)).toEqual(bits(want.scale));
+          expect(bits(got.shift)).toEqual(bits(want.shift));
+          checked += c;
+        }
+      }
+    }
+    expect(checked).toBe(3 * 3 * (1 + 3 + 4 + 64 + 2048));
   });
 });
 

@@ -104,26 +104,48 @@ function weight(weights: WeightMap, key: string, shape: readonly number[]): Weig
   return t;
 }
 
-/** Per-channel scale and shift of an inference BatchNorm, computed in float64. */
-function bnScaleShift(n: Extract<GraphNode, { op: 'batchnorm' }>, weights: WeightMap): { scale: Float64Array; shift: Float64Array } {
-  const c = [n.channels];
-  const g = floatTensor(weight(weights, n.params.weight, c)).data;
-  const b = floatTensor(weight(weights, n.params.bias, c)).data;
-  const m = floatTensor(weight(weights, n.params.mean, c)).data;
-  const v = floatTensor(weight(weights, n.params.var, c)).data;
-  const { channels, eps } = n;
-  const scale = new Float64Array(channels);
-  const shift = new Float64Array(channels);
-  for (let i = 0; i < channels; i++) {
-    const s = g[i] / Math.sqrt(v[i] + eps);
-    scale[i] = s;
-    shift[i] = b[i] - m[i] * s;
-  }
-  return { scale, shift };
+/** An inference BatchNorm's parameters, float32 [channels] each. */
+export interface BnParams {
+  readonly gamma: Float32Array;
+  readonly beta: Float32Array;
+  readonly mean: Float32Array;
+  readonly variance: Float32Array;
+  readonly eps: number;
 }
 
-/** Folds BN into convs and fuses residual adds and ReLUs; see the file comment. */
-export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
+/**
+ * Folds a BatchNorm, in float64: s = gamma / sqrt(var + eps), t = beta - mean * s. Returns
+ * scale = f32(s) and shift = f32(bias * s + t) when a conv's `bias` is given (zeros for a conv
+ * without one), else f32(t). The wasm backend runs the same arithmetic in its kernels (bn_fold_f32).
+ */
+export type BnFold = (bn: BnParams, bias?: Float32Array) => { scale: Float32Array; shift: Float32Array };
+
+export const foldBatchNorm: BnFold = ({ gamma, beta, mean, variance, eps }, bias) => {
+  const c = gamma.length;
+  const scale = new Float32Array(c);
+  const shift = new Float32Array(c);
+  for (let i = 0; i < c; i++) {
+    const s = gamma[i] / Math.sqrt(variance[i] + eps);
+    const t = beta[i] - mean[i] * s;
+    scale[i] = s;
+    shift[i] = bias ? bias[i] * s + t : t;
+  }
+  return { scale, shift };
+};
+
+function bnParams(n: Extract<GraphNode, { op: 'batchnorm' }>, weights: WeightMap): BnParams {
+  const c = [n.channels];
+  return {
+    gamma: floatTensor(weight(weights, n.params.weight, c)).data,
+    beta: floatTensor(weight(weights, n.params.bias, c)).data,
+    mean: floatTensor(weight(weights, n.params.mean, c)).data,
+    variance: floatTensor(weight(weights, n.params.var, c)).data,
+    eps: n.eps,
+  };
+}
+
+/** Folds BN into convs (with `fold`) and fuses residual adds and ReLUs; see the file comment. */
+export function fuseGraph(g: Graph, weights: WeightMap, fold: BnFold = foldBatchNorm): FusedGraph {
   // How many times each value is read; graph outputs count as a read so they are never fused away.
   const readers = new Map<string, number>();
   const bump = (v: string) => readers.set(v, (readers.get(v) ?? 0) + 1);
@@ -141,16 +163,14 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
     if (n.op === 'conv') {
       const wShape = [n.outChannels, n.inChannels / n.groups, n.kernel[0], n.kernel[1]];
       const w = fusedWeight(weight(weights, n.params.weight, wShape));
-      const bias = new Float32Array(n.outChannels);
+      let bias: Float32Array = new Float32Array(n.outChannels);
       if (n.params.bias) bias.set(floatTensor(weight(weights, n.params.bias, [n.outChannels])).data);
       let foldScale: Float32Array | undefined;
       let value = n.output;
       let j = i + 1;
       const bn = onlyReader(value, j);
       if (bn?.op === 'batchnorm') {
-        const { scale, shift } = bnScaleShift(bn, weights);
-        for (let o = 0; o < n.outChannels; o++) bias[o] = bias[o] * scale[o] + shift[o];
-        foldScale = new Float32Array(scale);
+        ({ scale: foldScale, shift: bias } = fold(bnParams(bn, weights), bias));
         value = bn.output;
         j++;
       }
@@ -179,8 +199,8 @@ export function fuseGraph(g: Graph, weights: WeightMap): FusedGraph {
       const relu = onlyReader(n.output, i + 1)?.op === 'relu';
       const output = relu ? g.nodes[i + 1].output : n.output;
       if (n.op === 'batchnorm') {
-        const { scale, shift } = bnScaleShift(n, weights);
-        out.push({ op: 'affine', name: n.name, input: n.input, output, relu, scale: new Float32Array(scale), shift: new Float32Array(shift) });
+        const { scale, shift } = fold(bnParams(n, weights));
+        out.push({ op: 'affine', name: n.name, input: n.input, output, relu, scale, shift });
       } else {
         out.push({ op: 'add', name: n.name, inputs: n.inputs, output, relu });
       }

@@ -19,6 +19,7 @@ import { embeddedVariant, loadKernelModule, loadSharedKernelModule, registerKern
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvGeometry, type ConvMethod } from './conv.js';
 import { PANEL, packedPanelBytes, stagingBytes, stagingChunks, stageWeight, type NarrowPanels } from './pack.js';
 import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
+import { wasmBnFold } from './fold.js';
 import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
 export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
@@ -93,7 +94,7 @@ function backendWith(opts: WasmBackendOptions): Backend {
       const threading = await threadingFor(opts);
       const k = threading.shared ? await takeInstance(threading.shared.module, threading.shared.memory) : await takeInstance((await loadKernelModule(opts)).module);
       const t1 = performance.now();
-      const fused = fuseGraph(graph, weights);
+      const fused = fuseGraph(graph, weights, wasmBnFold(k));
       return new WasmGraphExecutable(graph, fused, k, { kernels: t1 - t0, fuse: performance.now() - t1 }, opts, threading);
     },
   };
