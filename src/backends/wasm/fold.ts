@@ -27,7 +27,7 @@ export function wasmBnFold(k: KernelExports): BnFold {
     f32.set(mean, m >> 2);
     f32.set(variance, v >> 2);
     if (bias) f32.set(bias, bi >> 2);
-    k.bn_fold_f32(c, eps, g, b, m, v, bias ? bi : 0, bias ? 1 : 0, scale, shift);
+    k.bn_fold_f32(c, eps, g, b, m, v, bias ? bi : 0, scale, shift);
     return { scale: f32.slice(scale >> 2, (scale >> 2) + c), shift: f32.slice(shift >> 2, (shift >> 2) + c) };
   };
 }

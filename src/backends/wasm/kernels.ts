@@ -95,8 +95,8 @@ export interface KernelExports {
   shortcut_a_nhwc(n: number, h: number, w: number, c: number, s: number, pad: number, input: number, output: number): void;
   nchw_to_nhwc(n: number, c: number, hw: number, input: number, output: number): void;
   nhwc_to_nchw(n: number, c: number, hw: number, input: number, output: number): void;
-  /** fuse.ts's foldBatchNorm in float64, bit for bit (withBias 1: shift is bias * s + t; bias 0 reads as zeros). */
-  bn_fold_f32(c: number, eps: number, gamma: number, beta: number, mean: number, variance: number, bias: number, withBias: number, scaleOut: number, shiftOut: number): void;
+  /** fuse.ts's foldBatchNorm in float64, bit for bit (bias 0: shift is t, a BatchNorm alone; else bias * s + t). */
+  bn_fold_f32(c: number, eps: number, gamma: number, beta: number, mean: number, variance: number, bias: number, scaleOut: number, shiftOut: number): void;
   peak_probe(iters: number, seed: number): number;
   peak_probe_flops(iters: number): number;
 }
