@@ -4,7 +4,7 @@
 export { MR, NR, f32_gemm, linear_f32, gemm_scratch_bytes, gemm_q8_scratch_bytes, conv2d_nhwc, conv_scratch_bytes, conv7x7s2c3_nhwc, stem_scratch_bytes } from './gemm';
 export { grouped_conv_nhwc } from './grouped';
 export { winograd_nhwc, winograd_scratch_bytes, winograd_block_tiles } from './winograd';
-export { pack_gemm_panels, pack_gemm_weights, pack_gemm_weights_q8, pack_gemm_weights_f16, pack_winograd_weights } from './pack';
+export { pack_gemm_panels, pack_gemm_weights, pack_gemm_weights_q8, pack_gemm_weights_f16, pack_winograd_weights, pack_winograd_part, pack_gemm_part } from './pack';
 export { maxpool_nhwc, avgpool_nhwc, global_avgpool_nhwc } from './pool';
 export { affine_nhwc, add_f32, relu_f32, shortcut_a_nhwc, nchw_to_nhwc, nhwc_to_nchw, bn_fold_f32 } from './elementwise';
 export { peak_probe, peak_probe_flops } from './probe';

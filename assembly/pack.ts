@@ -1,7 +1,7 @@
 // Load-time weight packing: OIHW weights, a BatchNorm's per-channel scale folded in on the way,
 // into the GEMM's panels (gemm.ts) and the Winograd kernels' 36 weight sets (winograd.ts).
 // Every packer reads the raw weights once and writes the packed layout directly.
-import { NR, panelBytesF16, panelBytesQ8, panelFloats } from './gemm';
+import { NR, panelBytesF16, panelBytesQ8, panelFloats, partFrom } from './gemm';
 
 /** Bytes of the Winograd weight transform's scratch (see TMP). */
 export const PACK_TMP_BYTES: usize = 18 * 16;
@@ -227,6 +227,11 @@ export function pack_gemm_weights_f16(
  * closer, dst then offset so that panel from / 8 of set 0 lands at the piece's start).
  */
 export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize, sets: i32): void {
+  packWinograd(stride, cout, cin, from, to, weight, scale, dst, sets, TMP);
+}
+
+/** pack_winograd_weights with its G g intermediate at `tmp` (PACK_TMP_BYTES, 16-byte aligned): one per thread. */
+function packWinograd(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize, sets: i32, tmp: usize): void {
   const panelB = <usize>panelFloats(cin) << 2;
   const panels = (cout + NR - 1) / NR;
   const setB = sets != 0 ? <usize>sets : <usize>panels * panelB;
@@ -247,15 +252,15 @@ export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i3
     let w = weight + <usize>(o - from) * rowB;
     for (let i = 0; i < cin; i++, w += 36, d += NR << 2) {
       if (stride == 1) {
-        // G g (6x3, kept in TMP by row), then G applied to each of its rows: U = G g G^T.
+        // G g (6x3, kept in tmp by row), then G applied to each of its rows: U = G g G^T.
         for (let x: usize = 0; x < 3; x++) {
           const c0 = f32x4.mul(tap4(w + x * 4, rowB), s);
           const c1 = f32x4.mul(tap4(w + 12 + x * 4, rowB), s);
           const c2 = f32x4.mul(tap4(w + 24 + x * 4, rowB), s);
-          applyG6(c0, c1, c2, TMP + x * 16, 48);
+          applyG6(c0, c1, c2, tmp + x * 16, 48);
         }
         for (let r: usize = 0; r < 6; r++) {
-          const t = TMP + r * 48;
+          const t = tmp + r * 48;
           applyG6(v128.load(t), v128.load(t, 16), v128.load(t, 32), d + r * 6 * setB, setB);
         }
       } else {
@@ -268,11 +273,11 @@ export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i3
         const g20 = f32x4.mul(tap4(w + 24, rowB), s);
         const g21 = f32x4.mul(tap4(w + 28, rowB), s);
         const g22 = f32x4.mul(tap4(w + 32, rowB), s);
-        // EE: G (g00 g02; g20 g22) by column into TMP (5x2 by row), then G along each row.
-        applyG5(g00, g20, TMP, 32);
-        applyG5(g02, g22, TMP + 16, 32);
+        // EE: G (g00 g02; g20 g22) by column into tmp (5x2 by row), then G along each row.
+        applyG5(g00, g20, tmp, 32);
+        applyG5(g02, g22, tmp + 16, 32);
         for (let r: usize = 0; r < 5; r++) {
-          const t = TMP + r * 32;
+          const t = tmp + r * 32;
           applyG5(v128.load(t), v128.load(t, 16), d + r * 5 * setB, setB);
         }
         applyG5(g01, g21, d + 25 * setB, setB); // EO
@@ -281,4 +286,45 @@ export function pack_winograd_weights(stride: i32, cout: i32, cin: i32, from: i3
       }
     }
   }
+}
+
+/**
+ * Part `part` of `parts` of pack_winograd_weights over output channels [from, to): whole panels
+ * (partFrom in gemm.ts), their filters read from `weight` on as the whole range's are (channel
+ * `from` first), the G g intermediate in the part's own scratch (PACK_TMP_BYTES at scratch +
+ * part * partBytes). The threads of a streamed conv pack its weights side by side; each packs
+ * exactly what pack_winograd_weights would have for its channels.
+ */
+export function pack_winograd_part(
+  stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize, sets: i32, scratch: usize,
+  part: i32, parts: i32, partBytes: i32,
+): void {
+  const a = from + partFrom(to - from, NR, part, parts);
+  const b = from + partFrom(to - from, NR, part + 1, parts);
+  if (a >= b) return;
+  const tmp = (scratch + <usize>part * partBytes + 15) & ~15;
+  packWinograd(stride, cout, cin, a, b, weight + <usize>(a - from) * <usize>cin * 36, scale, dst, sets, tmp);
+}
+
+/**
+ * Part `part` of `parts` of pack_gemm_panels into float32 panels, one group of `cout` channels
+ * (as stored: src F32, I8 with its scales at wscale, or F16): whole panels (partFrom), each part
+ * reading its own channels' weights, scales and bias and writing its own panels, exactly as the
+ * whole call would. scale, bias, wscale: 0 for none.
+ */
+export function pack_gemm_part(
+  cout: i32, cin: i32, kh: i32, kw: i32, swap: bool, src: i32, weight: usize, wscale: usize, scale: usize, bias: usize, dst: usize,
+  part: i32, parts: i32, partBytes: i32,
+): void {
+  const a = partFrom(cout, NR, part, parts);
+  const b = partFrom(cout, NR, part + 1, parts);
+  if (a >= b) return;
+  const depth = kh * kw * cin;
+  const size: usize = src == I8 ? 1 : src == F16 ? 2 : 4;
+  const off = <usize>a << 2; // bytes of the per-channel floats before channel a
+  pack_gemm_panels(
+    b - a, cin, kh, kw, 1, swap, src, weight + <usize>a * <usize>depth * size,
+    wscale != 0 ? wscale + off : 0, scale != 0 ? scale + off : 0, bias != 0 ? bias + off : 0,
+    dst + <usize>(a / NR) * (<usize>panelFloats(depth) << 2), F32,
+  );
 }

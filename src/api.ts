@@ -290,7 +290,8 @@ export class Model {
 
   /**
    * Threads the forwards run on now: the wasm backend's `threads` once its workers are ready (they
-   * start in the background at the first forward; `settle()` waits for them), else 1.
+   * start in the background after the first forward, and forwards take them once ready;
+   * `settle()` waits for them), else 1.
    */
   get threads(): number {
     return this.executable?.threads ?? 1;

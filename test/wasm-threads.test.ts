@@ -97,6 +97,59 @@ describe('threaded wasm: logits equal one thread, bit for bit', () => {
   }
 });
 
+/**
+ * A lazy model's first forwards stream each conv's weights into one area just before it runs
+ * (src/backends/wasm/index.ts runStreamed). On threads every thread packs its own panels of a
+ * streamed node (pack_winograd_part, pack_gemm_part) and runs them, a part of a node's channels
+ * split again across the threads: the same values, bit for bit.
+ */
+describe('threaded wasm: streamed forwards equal one thread, bit for bit', () => {
+  async function streamed(name: string, shape: number[], opts: WasmBackendOptions, awaitPool: boolean): Promise<{ first: Float32Array; second: Float32Array; threads: number }> {
+    const graph = buildResNet(getModelConfig(name));
+    const exe = (await createWasmBackend({ winograd: 'lazy', ...opts }).compile(graph, seededWeights(graph, 0))) as WasmExecutable;
+    if (awaitPool) await exe.threadsReady;
+    try {
+      const x = input(shape);
+      const first = (await exe.run(x))[graph.primaryOutput].data;
+      const second = (await exe.run(x))[graph.primaryOutput].data;
+      return { first, second, threads: exe.threads };
+    } finally {
+      exe.dispose();
+    }
+  }
+
+  // 224 at batch 1: the last stages' convs and the linear layer stream in several parts.
+  const CASES: [string, number[], WasmBackendOptions][] = [
+    ['resnet18', [1, 3, 224, 224], {}],
+    ['resnet50', [1, 3, 224, 224], {}],
+    ['resnext50_32x4d', [1, 3, 160, 160], {}], // grouped convs stream on one thread
+    ['resnet50', [1, 3, 160, 160], { storage: 'int8' }], // panels packed from int8 as stored
+    ['resnet50', [1, 3, 160, 160], { storage: 'fp16' }],
+    ['resnet20', [4, 3, 32, 32], {}],
+  ];
+  for (const [name, shape, opts] of CASES) {
+    it(`${name} ${shape.join('x')} ${JSON.stringify(opts)}: the workers ready before the first forward, on 2 and 3 threads`, async () => {
+      const one = await streamed(name, shape, { ...opts, threads: 1 }, false);
+      expect(one.second).toEqual(one.first);
+      for (const threads of [2, 3]) {
+        const many = await streamed(name, shape, { ...opts, threads }, true);
+        expect(many.threads).toBe(threads);
+        expect(many.first).toEqual(one.first);
+        expect(many.second).toEqual(one.first);
+      }
+    }, 180_000);
+  }
+
+  it('resnet50 224: the workers taken mid-way through a streamed forward (started after the first, not awaited)', async () => {
+    const one = await streamed('resnet50', [1, 3, 224, 224], { threads: 1 }, false);
+    for (let round = 0; round < 3; round++) {
+      const two = await streamed('resnet50', [1, 3, 224, 224], { threads: 2 }, false);
+      expect(two.first).toEqual(one.first);
+      expect(two.second).toEqual(one.first);
+    }
+  }, 180_000);
+});
+
 describe('the pool', () => {
   it('is shared by models with the same thread count, and ends with the last one disposed', async () => {
     expect(liveWorkerPools()).toBe(0);
@@ -146,6 +199,26 @@ describe('the pool', () => {
       expect(two.y, `round ${round}`).toEqual(one.y);
     }
   }, 120_000);
+
+  it('forwards awaited back to back take the workers once they are ready, with no turn of the event loop', async () => {
+    // The workers say they have the memory through shared memory: a loop whose awaits settle at
+    // once (microtasks only, so the workers' messages are never read) still gets its threads.
+    const graph = buildResNet(getModelConfig('resnet20'));
+    const exe = (await createWasmBackend({ threads: 2 }).compile(graph, seededWeights(graph, 0))) as WasmExecutable;
+    try {
+      const x = input([1, 3, 32, 32]);
+      const start = performance.now();
+      let forwards = 0;
+      while (exe.threads === 1 && performance.now() - start < 20_000) {
+        await exe.run(x);
+        forwards++;
+      }
+      console.log(`${exe.threads} threads after ${forwards} forwards, ${(performance.now() - start).toFixed(0)} ms`);
+      expect(exe.threads).toBe(2);
+    } finally {
+      exe.dispose();
+    }
+  }, 60_000);
 
   it('a model asked for 1 thread starts no worker; a bad thread count is a RangeError that names it', async () => {
     const m = await createModel('resnet20', { threads: 1 });

@@ -67,7 +67,7 @@ export interface WasmBackendOptions extends InitWasmOptions {
    * the cores available, at most 8, where the engine allows threads (SharedArrayBuffer, a Worker,
    * cross-origin isolation in pages); else 1, and the executable's `threadsNote` says why. The
    * workers start in the background after the first run (or at `threadsReady`): forwards before
-   * they are ready run on one thread.
+   * they are ready run on one thread, and take them as soon as they are, mid-forward too.
    */
   readonly threads?: number;
 }

@@ -33,6 +33,10 @@ const PAGE = 65536;
  * input's shape (batch 1: the later stages), else made final at once.
  */
 const STREAM_BYTES = 2 * 2 ** 20;
+/** Bytes of the Winograd packer's temporaries per thread (assembly/pack.ts PACK_TMP_BYTES). */
+const PACK_TMP_BYTES = 18 * 16;
+/** A streamed node's run: its packed weights, kernel and set stride, and for a part of its channels the part, split again across `nested` (the pool) where given. */
+type StreamedRun = (packed: number, method: ConvMethod, sets: number, part?: readonly [number, number], nested?: PoolMember) => void;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
 const SLACK = 64;
 
@@ -241,6 +245,8 @@ class WasmGraphExecutable implements WasmExecutable {
   /** Threads the plans make scratch for; the pool runs them once `member` is set. */
   private readonly parts: number;
   private member: PoolMember | undefined;
+  /** The pool's member while its workers attach this memory (see poolNow). */
+  private joining: PoolMember | undefined;
   threadsNote: string | undefined;
   private readonly shared: Threading['shared'];
   private starting: Promise<void> | undefined;
@@ -309,6 +315,10 @@ class WasmGraphExecutable implements WasmExecutable {
     if (streaming) {
       // The stream area holds the largest node's final weights as float32, up to STREAM_BYTES (see streamStep).
       const streamBytes = Math.min(STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
+      // On threads a streamed part's raw weights are staged whole (packOnThreads): at most its
+      // packed float32 bytes, after the per-channel floats.
+      const maxChannels = Math.max(0, ...this.pending.map((n) => geometryOf(n).outChannels));
+      if (this.parts > 1) rawBytes = Math.max(rawBytes, alignUp(maxChannels * 4) + streamBytes + 4 * ALIGN);
       this.stream = { raw: takeBytes(rawBytes), pack: takeBytes(streamBytes), bytes: streamBytes };
     }
     this.constEnd = this.highWater = top;
@@ -332,21 +342,28 @@ class WasmGraphExecutable implements WasmExecutable {
 
   /**
    * Starts the workers (once): after the first run, so that starting them does not compete with
-   * the cold start, or when asked for (settle). Forwards run on this thread until they are ready.
+   * the cold start, or when asked for (settle). Settles once they have this model's memory.
+   * Forwards run on this thread until then, and take the workers as soon as they are ready,
+   * mid-forward too (poolNow). Measured and not kept (2026-12-04, 2-core EPYC, ResNet-18, Node's
+   * entry): starting them at compile, not awaited, made the first forward about 20 ms slower
+   * (62 -> 68-100 ms, 5 rounds; the boot takes the core V8's background compile of the kernels
+   * needs), and awaiting them before it cost 17-27 ms of waiting for 10-15 ms gained.
    */
   get threadsReady(): Promise<void> {
     const shared = this.shared;
-    this.starting ??= !shared
-      ? Promise.resolve()
-      : joinPool(this.parts, shared.module, shared.memory).then(
-          (member) => {
-            if (this.k) this.member = member;
-            else member.release();
-          },
-          (e: unknown) => {
-            this.threadsNote = `${this.parts} threads asked for, running on 1: ${e instanceof Error ? e.message : e}`;
-          },
-        );
+    if (this.starting || !shared) return (this.starting ??= Promise.resolve());
+    const joining = joinPool(this.parts, shared.module, shared.memory);
+    this.joining = joining.member;
+    this.starting = joining.attached.then(
+      (member) => {
+        if (this.k) this.member = member;
+        else member.release();
+      },
+      (e: unknown) => {
+        this.joining = undefined;
+        this.threadsNote = `${this.parts} threads asked for, running on 1: ${e instanceof Error ? e.message : e}`;
+      },
+    );
     return this.starting;
   }
 
@@ -354,16 +371,69 @@ class WasmGraphExecutable implements WasmExecutable {
     return this.member ? this.parts : 1;
   }
 
+  /** The pool, if its workers have this memory: read synchronously, so a forward takes them mid-way. */
+  private poolNow(): PoolMember | undefined {
+    if (!this.member && this.joining?.ready()) this.member = this.joining;
+    return this.member;
+  }
+
   /**
-   * Runs a threaded kernel: in parts on the pool when it is ready, else whole on this thread; with
-   * `part` ([part, parts]: a streamed part of a node's channels), just that part, on this thread.
+   * Runs a threaded kernel: in parts on the pool when it is ready, else whole on this thread. With
+   * `part` ([part, parts]: a streamed part of a node's channels), just that part: on this thread,
+   * or with `nested` (the pool) split again across its threads as parts part * T + t of parts * T,
+   * whose scratch the caller has shifted back by part * T parts (scratchFor).
    */
-  private call(k: KernelExports, plan: Plan, name: ParallelKernel, args: readonly number[], part?: readonly [number, number]): void {
+  private call(k: KernelExports, plan: Plan, name: ParallelKernel, args: readonly number[], part?: readonly [number, number], nested?: PoolMember): void {
     const kernel = k[name] as (...a: number[]) => void;
-    const member = this.member;
-    if (part) kernel(...args, part[0], part[1], 0);
-    else if (!member) kernel(...args);
-    else member.run(name, args, plan.partBytes, (part, parts) => kernel(...args, part, parts, plan.partBytes));
+    const local = (p: number, parts: number) => kernel(...args, p, parts, plan.partBytes);
+    if (part && nested) nested.run(name, args, plan.partBytes, local, { base: part[0] * this.parts, mul: part[1] });
+    else if (part) kernel(...args, part[0], part[1], 0);
+    else {
+      const member = this.poolNow();
+      if (!member) kernel(...args);
+      else member.run(name, args, plan.partBytes, local);
+    }
+  }
+
+  /**
+   * The scratch address a kernel call takes: the plan's, or for a streamed part split across the
+   * threads (call's `nested`) that address less part * T parts of partBytes, so that the kernel's
+   * scratch + (part * T + t) * partBytes is thread t's (wrapping in wasm32's address arithmetic).
+   */
+  private scratchFor(plan: Plan, part?: readonly [number, number], nested?: PoolMember): number {
+    return part && nested ? (plan.scratch - part[0] * this.parts * plan.partBytes) | 0 : plan.scratch;
+  }
+
+  /**
+   * packAt on the pool's threads (a streamed node, or a part of its channels): the raw weights of
+   * `range` staged whole, then each thread packs its own panels of them (pack_winograd_part,
+   * pack_gemm_part: what packAt writes, bit for bit). False where that does not apply (grouped
+   * convs; too little scratch per thread for the Winograd temporaries): the caller uses packAt.
+   */
+  private packOnThreads(pool: PoolMember, plan: Plan, n: Packed, method: ConvMethod, dst: number, raw: number, range: readonly [number, number], sets: number): boolean {
+    const k = this.kernels();
+    const c = geometryOf(n);
+    const wino = isWinograd(method);
+    if (wino ? plan.partBytes < PACK_TMP_BYTES + 16 : c.groups !== 1) return false;
+    const perChannel = n.op === 'conv' ? n.scale : n.bias;
+    if (perChannel) new Float32Array(k.memory.buffer, raw, c.outChannels).set(perChannel);
+    const scale = n.op === 'conv' && n.scale ? raw : 0;
+    const bias = n.op === 'conv' ? this.consts.get(n.name)!.bias! : raw;
+    const [from, to] = range;
+    const w = stageWeight(k.memory.buffer, alignUp(raw + c.outChannels * 4), n.weight, c.outChannels, from, to, wino);
+    const name: ParallelKernel = wino ? 'pack_winograd_part' : 'pack_gemm_part';
+    let args: number[];
+    if (wino) {
+      args = [c.stride[0], c.outChannels, c.inChannels, from, to, w.weight, scale, dst, sets, plan.scratch];
+    } else {
+      const [kh, kw] = c.kernel;
+      const offset = from === 0 ? 0 : packedPanelBytes(undefined, from, c.inChannels, kh, kw, 1);
+      const at = (p: number) => (p === 0 ? 0 : p + from * 4);
+      args = [to - from, c.inChannels, kh, kw, method === 'stem' ? 1 : 0, w.src, w.weight, w.wscale, at(scale), at(bias), dst + offset];
+    }
+    const kernel = k[name] as (...a: number[]) => void;
+    pool.run(name, args, plan.partBytes, (p, parts) => kernel(...args, p, parts, plan.partBytes));
+    return true;
   }
 
   /**
@@ -427,7 +497,7 @@ class WasmGraphExecutable implements WasmExecutable {
    * a part's channels at a time, each part then run on this thread), or, where they fit neither
    * way at this plan's shapes, makes them final first.
    */
-  private runStreamed(plan: Plan, node: Packed, run: (packed: number, method: ConvMethod, sets: number, part?: readonly [number, number]) => void): void {
+  private runStreamed(plan: Plan, node: Packed, run: StreamedRun): void {
     const step = plan.streams.get(node.name);
     const stream = this.stream!;
     if (!step) {
@@ -436,12 +506,18 @@ class WasmGraphExecutable implements WasmExecutable {
       run(c.packed!, c.final ?? 'gemm', 0);
       return;
     }
+    // With the pool ready (taken once per node: a part's scratch depends on it), each part is
+    // packed and run by every thread, each its own panels.
+    const pool = this.poolNow();
+    const pack = (dst: number, range: readonly [number, number], sets: number) => {
+      if (!pool || !this.packOnThreads(pool, plan, node, step.method, dst, stream.raw, range, sets)) this.packAt(node, step.method, dst, stream.raw, undefined, range, sets);
+    };
+    const c = geometryOf(node);
     if (step.parts === 1) {
-      this.packAt(node, step.method, stream.pack, stream.raw);
+      pack(stream.pack, [0, c.outChannels], 0);
       run(stream.pack, step.method, 0);
       return;
     }
-    const c = geometryOf(node);
     const wino = isWinograd(step.method);
     const panelBytes = wino ? packedPanelBytes(undefined, PANEL, c.inChannels, 1, 1, 1) : packedPanelBytes(undefined, PANEL, c.inChannels, c.kernel[0], c.kernel[1], 1);
     for (let part = 0; part < step.parts; part++) {
@@ -451,8 +527,8 @@ class WasmGraphExecutable implements WasmExecutable {
       // them at the offset of channel `from` from `packed`.
       const packed = stream.pack - (from / PANEL) * panelBytes;
       const sets = wino ? Math.ceil((to - from) / PANEL) * panelBytes : 0;
-      this.packAt(node, step.method, packed, stream.raw, undefined, [from, to], sets);
-      run(packed, step.method, sets, [part, step.parts]);
+      pack(packed, [from, to], sets);
+      run(packed, step.method, sets, [part, step.parts], pool);
     }
   }
 
@@ -731,7 +807,7 @@ class WasmGraphExecutable implements WasmExecutable {
       case 'conv': {
         const consts = this.consts.get(node.name)!;
         // Streamed panels are float32; only the final ones may be narrow.
-        const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number]) => {
+        const conv = (packed: number, method: ConvMethod | undefined, sets: number, part?: readonly [number, number], nested?: PoolMember) => {
           const narrow = packed === consts.packed ? consts.narrow : undefined;
           runConv(k, node, inShape, outShape, {
             input: at(node.input),
@@ -739,11 +815,11 @@ class WasmGraphExecutable implements WasmExecutable {
             bias: consts.bias!,
             output: at(node.output),
             residual: node.residual ? at(node.residual) : 0,
-            scratch: plan.scratch,
+            scratch: this.scratchFor(plan, part, nested),
             wide: narrow ? plan.wide : 0,
             half: narrow === 'fp16' ? 1 : 0,
             sets,
-          }, method, (name, args) => this.call(k, plan, name, args, part));
+          }, method, (name, args) => this.call(k, plan, name, args, part, nested));
         };
         const band = plan.bands.get(node.name);
         const run = band ? (packed: number) => this.runStemBands(k, plan, node, band, packed) : conv;
@@ -753,10 +829,10 @@ class WasmGraphExecutable implements WasmExecutable {
       }
       case 'linear': {
         const consts = this.consts.get(node.name)!;
-        const linear = (packed: number, _m?: ConvMethod, _s?: number, part?: readonly [number, number]) => {
+        const linear = (packed: number, _m?: ConvMethod, _s?: number, part?: readonly [number, number], nested?: PoolMember) => {
           const narrow = packed === consts.packed ? consts.narrow : undefined; // streamed panels are float32
-          const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), plan.scratch, narrow ? plan.wide : 0, narrow === 'fp16' ? 1 : 0];
-          this.call(k, plan, 'linear_f32', args, part);
+          const args = [inShape[0], node.outFeatures, node.inFeatures, at(node.input), packed, at(node.output), this.scratchFor(plan, part, nested), narrow ? plan.wide : 0, narrow === 'fp16' ? 1 : 0];
+          this.call(k, plan, 'linear_f32', args, part, nested);
         };
         if (consts.packed === undefined) this.runStreamed(plan, node, linear);
         else linear(consts.packed);
@@ -848,8 +924,9 @@ class WasmGraphExecutable implements WasmExecutable {
   dispose(): void {
     this.k = undefined;
     this.plans.clear();
-    this.member?.release();
+    (this.member ?? this.joining)?.release();
     this.member = undefined;
+    this.joining = undefined;
   }
 }
 

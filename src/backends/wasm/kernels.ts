@@ -77,6 +77,14 @@ export interface KernelExports {
     weight: number, scale: number, bias: number, dst: number,
   ): void;
   pack_winograd_weights(stride: number, cout: number, cin: number, from: number, to: number, weight: number, scale: number, dst: number, sets: number): void;
+  /** Threaded streaming (pack.ts): a part of pack_winograd_weights over channels [from, to), its G g temporaries in the part's scratch. */
+  pack_winograd_part(
+    stride: number, cout: number, cin: number, from: number, to: number, weight: number, scale: number, dst: number, sets: number, scratch: number, ...parts: PartArgs
+  ): void;
+  /** Threaded streaming (pack.ts): a part of pack_gemm_panels of one group into float32 panels. */
+  pack_gemm_part(
+    cout: number, cin: number, kh: number, kw: number, swap: number, src: number, weight: number, wscale: number, scale: number, bias: number, dst: number, ...parts: PartArgs
+  ): void;
   winograd_scratch_bytes(cin: number, cout: number, stride: number): number;
   maxpool_nhwc(
     n: number, h: number, w: number, c: number, oh: number, ow: number,

@@ -22,7 +22,7 @@
  */
 
 /** Kernels that run in parts (their last three arguments are part, parts, partBytes). */
-export const PARALLEL_KERNELS = ['conv2d_nhwc', 'winograd_nhwc', 'conv7x7s2c3_nhwc', 'grouped_conv_nhwc', 'maxpool_nhwc', 'linear_f32'] as const;
+export const PARALLEL_KERNELS = ['conv2d_nhwc', 'winograd_nhwc', 'conv7x7s2c3_nhwc', 'grouped_conv_nhwc', 'maxpool_nhwc', 'linear_f32', 'pack_winograd_part', 'pack_gemm_part'] as const;
 export type ParallelKernel = (typeof PARALLEL_KERNELS)[number];
 
 /** The least a worker must do, in every runtime. */
@@ -213,8 +213,11 @@ const FN = 2; // index into PARALLEL_KERNELS; YIELD or QUIT
 const MEM = 3; // which model's memory
 const NARGS = 4;
 const ERR = 5; // the part (>= 1) of a worker whose call threw
+const BASE = 6; // a call's parts are BASE + part of parts * MUL (a streamed part's share; else 0 and 1)
+const MUL = 7;
 const ARGS = 8;
 const MAX_ARGS = 32;
+const ACKS = ARGS + MAX_ARGS + 1; // memories attached (or detached), counted by each worker: see PoolMember.ready
 const YIELD = -1; // return to the event loop for a message (attach/detach a memory)
 const QUIT = -2;
 
@@ -243,7 +246,7 @@ function spinFor(recentWaitMs: number): number {
  * leaves the loop only for YIELD (a message waits: attach or detach a model's memory) or QUIT.
  */
 const WORKER_SOURCE = `'use strict';
-const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, MEM = ${MEM}, NARGS = ${NARGS}, ERR = ${ERR}, ARGS = ${ARGS};
+const GEN = ${GEN}, DONE = ${DONE}, FN = ${FN}, MEM = ${MEM}, NARGS = ${NARGS}, ERR = ${ERR}, BASE = ${BASE}, MUL = ${MUL}, ARGS = ${ARGS}, ACKS = ${ACKS};
 const YIELD = ${YIELD}, QUIT = ${QUIT};
 const spinFor = (recentWaitMs) => (recentWaitMs > ${WAIT_LONG_MS} ? ${SPIN_SHORT_MS} : ${SPIN_LONG_MS}); // as spinFor in threads.ts
 const models = new Map();
@@ -276,8 +279,8 @@ function serve() {
         const n = ctrl[NARGS];
         args.length = n + 3;
         for (let i = 0; i < n; i++) args[i] = ctrl[ARGS + i];
-        args[n] = part;
-        args[n + 1] = parts;
+        args[n] = ctrl[BASE] + part;
+        args[n + 1] = parts * ctrl[MUL];
         args[n + 2] = ctrl[ARGS + n];
         Reflect.apply(models.get(ctrl[MEM])[names[fn]], undefined, args);
       } catch (e) {
@@ -297,6 +300,7 @@ async function update(m) {
       const { exports } = await WebAssembly.instantiate(a.module, { env: { memory: a.memory } });
       models.set(a.id, exports);
     }
+    Atomics.add(ctrl, ACKS, 1);
     PORT.postMessage({ type: 'updated', part });
   } catch (e) {
     PORT.postMessage({ type: 'failed', part, message: String((e && e.message) || e) });
@@ -317,10 +321,33 @@ function onMessage(m) {
 
 /** A model's memory as the pool knows it. */
 export interface PoolMember {
-  /** Runs `name` in parts: part 0 on this thread (`local`), the others on the workers; throws a worker's error. */
-  run(name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void): void;
+  /**
+   * Runs `name` in parts: part 0 on this thread (`local`), the others on the workers; throws a
+   * worker's error. With `nest` ({ base, mul }), thread t runs part base + t of parts * mul (a
+   * streamed part's share of its node); `local` is given (base, parts * mul).
+   */
+  run(name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void, nest?: Nest): void;
+  /**
+   * Whether every worker has this memory attached, read from shared memory: true as soon as they
+   * have, before the promise that joinPool returned settles (that needs this thread's event loop,
+   * which a forward in progress does not give back).
+   */
+  ready(): boolean;
   /** Detaches the memory; the pool ends with its last member. */
   release(): void;
+}
+
+/** A call's parts as a share of a larger split (PoolMember.run). */
+export interface Nest {
+  readonly base: number;
+  readonly mul: number;
+}
+
+/** A memory being attached: its member (usable once `ready()`) and the attach's outcome. */
+export interface Joining {
+  /** Undefined where no worker can start (attached says why). */
+  readonly member?: PoolMember;
+  readonly attached: Promise<PoolMember>;
 }
 
 interface Update {
@@ -329,7 +356,7 @@ interface Update {
 }
 
 class Pool {
-  readonly ctrl = new Int32Array(new SharedArrayBuffer((ARGS + MAX_ARGS + 1) * 4));
+  readonly ctrl = new Int32Array(new SharedArrayBuffer((ACKS + 1) * 4));
   private readonly workers: WorkerLike[] = [];
   private replies: { resolve: () => void; reject: (e: Error) => void; left: number; failure?: string } | undefined;
   /** Updates run one at a time: a worker leaves its loop for exactly one message. */
@@ -337,6 +364,8 @@ class Pool {
   private started = false;
   private members = 0;
   private nextId = 1;
+  /** Updates enqueued: each is acknowledged by every worker (ACKS) once done. */
+  private updates = 0;
   private broken: string | undefined;
   private errors: string[] = [];
   /** ms, moving average over this thread's waits for the workers (see spinFor). */
@@ -352,23 +381,29 @@ class Pool {
   }
 
   /** Attaches a model's memory to every worker (starting them first, once). */
-  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolMember> {
+  attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Joining {
     const id = this.nextId++;
     this.members++;
+    const acks = (this.updates + 1) * (this.threads - 1);
+    const member = this.member(id, acks);
     const attached = this.enqueue({ attach: [{ id, module, memory }], detach: [] });
-    return attached.then(
-      () => this.member(id),
-      (e) => {
-        this.releaseId(id, false);
-        throw e;
-      },
-    );
+    return {
+      member,
+      attached: attached.then(
+        () => member,
+        (e) => {
+          this.releaseId(id, false);
+          throw e;
+        },
+      ),
+    };
   }
 
-  private member(id: number): PoolMember {
+  private member(id: number, acks: number): PoolMember {
     let released = false;
     return {
-      run: (name, args, partBytes, local) => this.run(id, name, args, partBytes, local),
+      run: (name, args, partBytes, local, nest) => this.run(id, name, args, partBytes, local, nest),
+      ready: () => !released && !this.broken && Atomics.load(this.ctrl, ACKS) >= acks,
       release: () => {
         if (released) return;
         released = true;
@@ -388,6 +423,7 @@ class Pool {
   }
 
   private enqueue(u: Update): Promise<void> {
+    this.updates++;
     const p = this.queue.then(() => this.update(u));
     this.queue = p.catch(() => {});
     return p;
@@ -447,16 +483,18 @@ class Pool {
     r?.reject(new Error(why));
   }
 
-  private run(id: number, name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void): void {
+  private run(id: number, name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void, nest?: Nest): void {
     if (this.broken) throw new Error(`wasm threads: ${this.broken}`);
-    this.call(PARALLEL_KERNELS.indexOf(name), id, args, partBytes, local);
+    this.call(PARALLEL_KERNELS.indexOf(name), id, args, partBytes, local, nest);
   }
 
   /** One call on every thread: post it, run part 0 here (if local), wait for the workers. */
-  private call(fn: number, id: number, args: readonly number[], partBytes: number, local?: (part: number, parts: number) => void): void {
+  private call(fn: number, id: number, args: readonly number[], partBytes: number, local?: (part: number, parts: number) => void, nest: Nest = { base: 0, mul: 1 }): void {
     const c = this.ctrl;
     if (args.length > MAX_ARGS) throw new Error(`wasm threads: ${args.length} arguments (at most ${MAX_ARGS})`);
     c[FN] = fn;
+    c[BASE] = nest.base;
+    c[MUL] = nest.mul;
     c[MEM] = id;
     c[NARGS] = args.length;
     for (let i = 0; i < args.length; i++) c[ARGS + i] = args[i];
@@ -468,7 +506,7 @@ class Pool {
     let localError: unknown;
     const t0 = performance.now();
     try {
-      local?.(0, this.threads);
+      local?.(nest.base, this.threads * nest.mul);
     } catch (e) {
       localError = e;
     }
@@ -531,13 +569,13 @@ function describeError(e: unknown): string {
 const pools = new Map<number, Pool>();
 
 /** Attaches a model's shared memory to the pool of `threads` threads (started on first use). */
-export function joinPool(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<PoolMember> {
+export function joinPool(threads: number, module: WebAssembly.Module, memory: WebAssembly.Memory): Joining {
   let pool = pools.get(threads);
   if (!pool) {
     // worker_threads where registered (Node; Deno and Bun under the 'node' condition too): its workers
     // can be unref'd, so a process that never disposes its model still exits. Web Workers elsewhere.
     const spawn = nodeFactory?.spawn ?? webFactory();
-    if (!spawn) return Promise.reject(new Error(threadSupport().reason ?? 'no Worker in this runtime'));
+    if (!spawn) return { attached: Promise.reject(new Error(threadSupport().reason ?? 'no Worker in this runtime')) };
     const p: Pool = new Pool(threads, spawn, () => {
       if (pools.get(threads) === p) pools.delete(threads);
     });
