@@ -217,7 +217,7 @@ const BASE = 6; // a call's parts are BASE + part of parts * MUL (a streamed par
 const MUL = 7;
 const ARGS = 8;
 const MAX_ARGS = 32;
-const ACKS = ARGS + MAX_ARGS + 1; // memories attached (or detached), counted by each worker: see PoolMember.ready
+const ACKS = ARGS + MAX_ARGS + 1; // updates done (a memory attached or detached), counted once by each worker: see PoolMember.ready
 const YIELD = -1; // return to the event loop for a message (attach/detach a memory)
 const QUIT = -2;
 
