@@ -494,8 +494,9 @@ class WasmGraphExecutable implements WasmExecutable {
 
   /**
    * Runs a node whose final weights are not made yet: packs them into the stream area (whole, or
-   * a part's channels at a time, each part then run on this thread), or, where they fit neither
-   * way at this plan's shapes, makes them final first.
+   * a part's channels at a time, each part then run before the next is packed; with the pool,
+   * each thread packs and runs its own panels of each), or, where they fit neither way at this
+   * plan's shapes, makes them final first.
    */
   private runStreamed(plan: Plan, node: Packed, run: StreamedRun): void {
     const step = plan.streams.get(node.name);
