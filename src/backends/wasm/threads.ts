@@ -359,7 +359,13 @@ class Pool {
   readonly ctrl = new Int32Array(new SharedArrayBuffer((ACKS + 1) * 4));
   private readonly workers: WorkerLike[] = [];
   private replies: { resolve: () => void; reject: (e: Error) => void; left: number; failure?: string } | undefined;
-  /** Updates run one at a time: a worker leaves its loop for exactly one message. */
+  /**
+   * Updates run one at a time: a worker leaves its loop for exactly one message. Each is done when
+   * every worker's reply has been read, on the event loop: where that loop never turns (forwards
+   * awaited back to back), a model whose memory joins a pool after another update (a second
+   * model, or one disposed) runs on one thread until it does; the first model's memory needs no
+   * reply (PoolMember.ready reads ACKS).
+   */
   private queue: Promise<void> = Promise.resolve();
   private started = false;
   private members = 0;
