@@ -220,6 +220,39 @@ describe('the pool', () => {
     }
   }, 60_000);
 
+  it('a model that joins a running pool (after another was disposed) takes the workers in such a loop too', async () => {
+    // Each update to the pool completes from the workers' counts in shared memory, which the
+    // running model's calls read, not only from their messages, which such a loop never reads.
+    const graph = buildResNet(getModelConfig('resnet20'));
+    const compile = async () => (await createWasmBackend({ threads: 2 }).compile(graph, seededWeights(graph, 0))) as WasmExecutable;
+    const x = input([1, 3, 32, 32]);
+    const [a, b] = [await compile(), await compile()];
+    const want = (await a.run(x))[graph.primaryOutput].data;
+    const untilThreaded = async (exes: WasmExecutable[], watch: WasmExecutable) => {
+      const start = performance.now();
+      let rounds = 0;
+      while (watch.threads === 1 && performance.now() - start < 20_000) {
+        for (const e of exes) expect((await e.run(x))[graph.primaryOutput].data).toEqual(want);
+        rounds++;
+      }
+      return rounds;
+    };
+    await untilThreaded([a, b], b);
+    expect(a.threads).toBe(2);
+    expect(b.threads).toBe(2);
+    a.dispose(); // an update (detach) the loop below never reads a reply to
+    const c = await compile();
+    try {
+      const rounds = await untilThreaded([b, c], c);
+      console.log(`the third model: ${c.threads} threads after ${rounds} rounds`);
+      expect(c.threads).toBe(2);
+      expect((await c.run(x))[graph.primaryOutput].data).toEqual(want);
+    } finally {
+      b.dispose();
+      c.dispose();
+    }
+  }, 60_000);
+
   it('a model asked for 1 thread starts no worker; a bad thread count is a RangeError that names it', async () => {
     const m = await createModel('resnet20', { threads: 1 });
     await m.forward(input([1, 3, 32, 32]));

@@ -301,9 +301,9 @@ async function update(m) {
       models.set(a.id, exports);
     }
     Atomics.add(ctrl, ACKS, 1);
-    PORT.postMessage({ type: 'updated', part });
+    PORT.postMessage({ type: 'updated', part, seq: m.seq });
   } catch (e) {
-    PORT.postMessage({ type: 'failed', part, message: String((e && e.message) || e) });
+    PORT.postMessage({ type: 'failed', part, seq: m.seq, message: String((e && e.message) || e) });
   }
   serve();
 }
@@ -353,18 +353,20 @@ export interface Joining {
 interface Update {
   readonly attach: { id: number; module: WebAssembly.Module; memory: WebAssembly.Memory }[];
   readonly detach: number[];
+  /** Which update (1, 2, ...): the workers' replies name it. */
+  readonly seq?: number;
 }
 
 class Pool {
   readonly ctrl = new Int32Array(new SharedArrayBuffer((ACKS + 1) * 4));
   private readonly workers: WorkerLike[] = [];
-  private replies: { resolve: () => void; reject: (e: Error) => void; left: number; failure?: string } | undefined;
+  /** The update in flight: replies left, and the ACKS count that says every worker has done it. */
+  private replies: { resolve: () => void; reject: (e: Error) => void; left: number; failure?: string; seq: number; acks: number } | undefined;
   /**
    * Updates run one at a time: a worker leaves its loop for exactly one message. Each is done when
-   * every worker's reply has been read, on the event loop: where that loop never turns (forwards
-   * awaited back to back), a model whose memory joins a pool after another update (a second
-   * model, or one disposed) runs on one thread until it does; the first model's memory needs no
-   * reply (PoolMember.ready reads ACKS).
+   * every worker has counted it in ACKS (poll, from the forwards' calls: a loop of forwards that
+   * never turns the event loop still moves the queue on) or its replies have been read, which
+   * also brings a failure's message.
    */
   private queue: Promise<void> = Promise.resolve();
   private started = false;
@@ -409,7 +411,10 @@ class Pool {
     let released = false;
     return {
       run: (name, args, partBytes, local, nest) => this.run(id, name, args, partBytes, local, nest),
-      ready: () => !released && !this.broken && Atomics.load(this.ctrl, ACKS) >= acks,
+      ready: () => {
+        this.poll();
+        return !released && !this.broken && Atomics.load(this.ctrl, ACKS) >= acks;
+      },
       release: () => {
         if (released) return;
         released = true;
@@ -429,16 +434,16 @@ class Pool {
   }
 
   private enqueue(u: Update): Promise<void> {
-    this.updates++;
-    const p = this.queue.then(() => this.update(u));
+    const seq = ++this.updates;
+    const p = this.queue.then(() => this.update({ ...u, seq }));
     this.queue = p.catch(() => {});
     return p;
   }
 
-  private update(u: Update): Promise<void> {
+  private update(u: Update & { seq: number }): Promise<void> {
     if (this.broken) return Promise.reject(new Error(this.broken));
     const done = new Promise<void>((resolve, reject) => {
-      this.replies = { resolve, reject, left: this.threads - 1 };
+      this.replies = { resolve, reject, left: this.threads - 1, seq: u.seq, acks: u.seq * (this.threads - 1) };
     }).finally(() => {
       for (const w of this.workers) w.unref?.();
     });
@@ -468,18 +473,29 @@ class Pool {
   }
 
   private message(m: unknown): void {
-    const msg = m as { type?: string; message?: string; part?: number };
+    const msg = m as { type?: string; message?: string; part?: number; seq?: number };
     if (msg.type === 'error') {
       this.errors.push(`worker ${msg.part}: ${msg.message}`);
       return;
     }
     const r = this.replies;
-    if (!r) return;
+    if (!r || msg.seq !== r.seq) return; // a reply to an update poll() has completed already
     if (msg.type === 'failed') r.failure ??= `worker ${msg.part} could not instantiate the kernels: ${msg.message}`;
     if (--r.left > 0) return;
     this.replies = undefined;
     if (r.failure) r.reject(new Error(r.failure));
     else r.resolve();
+  }
+
+  /**
+   * Completes the update in flight once ACKS says every worker has done it (and every update
+   * before it: a worker that failed one counts nothing, so later ones complete by their replies).
+   */
+  private poll(): void {
+    const r = this.replies;
+    if (!r || r.failure || Atomics.load(this.ctrl, ACKS) < r.acks) return;
+    this.replies = undefined;
+    r.resolve();
   }
 
   private fail(why: string): void {
@@ -491,6 +507,7 @@ class Pool {
 
   private run(id: number, name: ParallelKernel, args: readonly number[], partBytes: number, local: (part: number, parts: number) => void, nest?: Nest): void {
     if (this.broken) throw new Error(`wasm threads: ${this.broken}`);
+    this.poll();
     this.call(PARALLEL_KERNELS.indexOf(name), id, args, partBytes, local, nest);
   }
 
