@@ -292,8 +292,9 @@ function packWinograd(stride: i32, cout: i32, cin: i32, from: i32, to: i32, weig
  * Part `part` of `parts` of pack_winograd_weights over output channels [from, to): whole panels
  * (partFrom in gemm.ts), their filters read from `weight` on as the whole range's are (channel
  * `from` first), the G g intermediate in the part's own scratch (PACK_TMP_BYTES at scratch +
- * part * partBytes). The threads of a streamed conv pack its weights side by side; each packs
- * exactly what pack_winograd_weights would have for its channels.
+ * part * partBytes: the conv's winograd_scratch_bytes, which a plan's parts hold, is far more).
+ * The threads of a streamed conv pack its weights side by side; each packs exactly what
+ * pack_winograd_weights would have for its channels.
  */
 export function pack_winograd_part(
   stride: i32, cout: i32, cin: i32, from: i32, to: i32, weight: usize, scale: usize, dst: usize, sets: i32, scratch: usize,

@@ -93,14 +93,19 @@ export interface RawConvWeights {
  * stageWeight) into float32 panels, or narrow ones when `narrow` is given; Winograd sets from
  * float32 weights only (stage them widened). Only output channels [from, to) are packed (default:
  * all; a piece of whole panels, or of whole groups, as stagingChunks cuts them), into their place
- * in dst; `sets` as pack_winograd_weights takes it.
+ * in dst; `sets` as pack_winograd_weights takes it. With `threads` (the pool's call, and the
+ * scratch its parts use), each thread packs its own panels (pack_winograd_part, pack_gemm_part:
+ * the same bytes); GEMM panels so only for one group, into float32.
  */
 export function packConv(
   k: KernelExports, c: ConvGeometry, dst: number, raw: RawConvWeights, method: ConvMethod = convMethod(c), narrow?: NarrowPanels, from = 0, to = c.outChannels, sets = 0,
+  threads?: { readonly call: KernelCall; readonly scratch: number },
 ): void {
   if (isWinograd(method)) {
     if ((raw.src ?? PANEL_DTYPE.float32) !== PANEL_DTYPE.float32) throw new Error(`wasm backend: the Winograd weights of a conv must be staged as float32, found dtype code ${raw.src}`);
-    k.pack_winograd_weights(c.stride[0], c.outChannels, c.inChannels, from, to, raw.weight, raw.scale, dst, sets);
+    const args = [c.stride[0], c.outChannels, c.inChannels, from, to, raw.weight, raw.scale, dst, sets] as const;
+    if (threads) threads.call('pack_winograd_part', [...args, threads.scratch]);
+    else k.pack_winograd_weights(...args);
     return;
   }
   const [kh, kw] = c.kernel;
@@ -112,9 +117,13 @@ export function packConv(
   const perChannel = (p: number) => (p === 0 ? 0 : p + from * 4);
   // The stem kernel reads its depth in the order (kx, ky, ci): its weights go with the kernel's axes swapped.
   const swap = method === 'stem' ? 1 : 0;
-  k.pack_gemm_panels(
-    to - from, cinG, kh, kw, grouped ? (to - from) / coutG : 1, swap, raw.src ?? PANEL_DTYPE.float32, raw.weight, raw.wscale ?? 0, perChannel(raw.scale), perChannel(raw.bias), dst + offset, panelDType(narrow),
-  );
+  const src = raw.src ?? PANEL_DTYPE.float32;
+  if (threads) {
+    if (grouped || narrow) throw new Error(`wasm backend: GEMM panels are packed on threads for one group into float32 only (groups ${c.groups}, panels ${narrow ?? 'float32'})`);
+    threads.call('pack_gemm_part', [to - from, cinG, kh, kw, swap, src, raw.weight, raw.wscale ?? 0, perChannel(raw.scale), perChannel(raw.bias), dst + offset]);
+    return;
+  }
+  k.pack_gemm_panels(to - from, cinG, kh, kw, grouped ? (to - from) / coutG : 1, swap, src, raw.weight, raw.wscale ?? 0, perChannel(raw.scale), perChannel(raw.bias), dst + offset, panelDType(narrow));
 }
 
 /**

@@ -5,7 +5,7 @@
  */
 import type { BnFold } from '../fuse.js';
 import type { KernelExports } from './kernels.js';
-import { alignUp } from './plan.js';
+import { alignUp, growTo } from './plan.js';
 
 /** The fold on `k`'s heap, which the executable's memory plan overwrites later. */
 export function wasmBnFold(k: KernelExports): BnFold {
@@ -20,7 +20,7 @@ export function wasmBnFold(k: KernelExports): BnFold {
     const scale = bi + stride;
     const shift = scale + stride;
     const end = shift + stride;
-    if (k.memory.buffer.byteLength < end) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
+    growTo(k.memory, end);
     const f32 = new Float32Array(k.memory.buffer);
     f32.set(gamma, g >> 2);
     f32.set(beta, b >> 2);

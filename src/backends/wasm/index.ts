@@ -33,8 +33,6 @@ const PAGE = 65536;
  * input's shape (batch 1: the later stages), else made final at once.
  */
 const STREAM_BYTES = 2 * 2 ** 20;
-/** Bytes of the Winograd packer's temporaries per thread (assembly/pack.ts PACK_TMP_BYTES). */
-const PACK_TMP_BYTES = 18 * 16;
 /** A streamed node's run: its packed weights, kernel and set stride, and for a part of its channels the part, split again across `nested` (the pool) where given. */
 type StreamedRun = (packed: number, method: ConvMethod, sets: number, part?: readonly [number, number], nested?: PoolMember) => void;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
@@ -315,7 +313,7 @@ class WasmGraphExecutable implements WasmExecutable {
     if (streaming) {
       // The stream area holds the largest node's final weights as float32, up to STREAM_BYTES (see streamStep).
       const streamBytes = Math.min(STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
-      // On threads a streamed part's raw weights are staged whole (packOnThreads): at most its
+      // On threads a streamed part's raw weights are staged whole (packAt): at most its
       // packed float32 bytes, after the per-channel floats.
       const maxChannels = Math.max(0, ...this.pending.map((n) => geometryOf(n).outChannels));
       if (this.parts > 1) rawBytes = Math.max(rawBytes, alignUp(maxChannels * 4) + streamBytes + 4 * ALIGN);
@@ -405,45 +403,15 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   /**
-   * packAt on the pool's threads (a streamed node, or a part of its channels): the raw weights of
-   * `range` staged whole, then each thread packs its own panels of them (pack_winograd_part,
-   * pack_gemm_part: what packAt writes, bit for bit). False where that does not apply (grouped
-   * convs; too little scratch per thread for the Winograd temporaries): the caller uses packAt.
-   */
-  private packOnThreads(pool: PoolMember, plan: Plan, n: Packed, method: ConvMethod, dst: number, raw: number, range: readonly [number, number], sets: number): boolean {
-    const k = this.kernels();
-    const c = geometryOf(n);
-    const wino = isWinograd(method);
-    if (wino ? plan.partBytes < PACK_TMP_BYTES + 16 : c.groups !== 1) return false;
-    const perChannel = n.op === 'conv' ? n.scale : n.bias;
-    if (perChannel) new Float32Array(k.memory.buffer, raw, c.outChannels).set(perChannel);
-    const scale = n.op === 'conv' && n.scale ? raw : 0;
-    const bias = n.op === 'conv' ? this.consts.get(n.name)!.bias! : raw;
-    const [from, to] = range;
-    const w = stageWeight(k.memory.buffer, alignUp(raw + c.outChannels * 4), n.weight, c.outChannels, from, to, wino);
-    const name: ParallelKernel = wino ? 'pack_winograd_part' : 'pack_gemm_part';
-    let args: number[];
-    if (wino) {
-      args = [c.stride[0], c.outChannels, c.inChannels, from, to, w.weight, scale, dst, sets, plan.scratch];
-    } else {
-      const [kh, kw] = c.kernel;
-      const offset = from === 0 ? 0 : packedPanelBytes(undefined, from, c.inChannels, kh, kw, 1);
-      const at = (p: number) => (p === 0 ? 0 : p + from * 4);
-      args = [to - from, c.inChannels, kh, kw, method === 'stem' ? 1 : 0, w.src, w.weight, w.wscale, at(scale), at(bias), dst + offset];
-    }
-    const kernel = k[name] as (...a: number[]) => void;
-    pool.run(name, args, plan.partBytes, (p, parts) => kernel(...args, p, parts, plan.partBytes));
-    return true;
-  }
-
-  /**
    * Packs a node's weights for `method` (a conv's; a linear packs as a 1x1 conv) at `dst`, in wasm:
    * its per-channel floats (a conv's BN scale, a linear's bias) are copied to `raw`, then its raw
    * weight a piece at a time (as stored; widened to float32 for a Winograd set) after them, each
    * piece packed before the next is copied. `range`: only those output channels (whole panels), as
-   * a streamed part packs them; `sets` as packConv takes it.
+   * a streamed part packs them; `sets` as packConv takes it. `threads`: a streamed node's plan,
+   * where the pool is ready: `range` is staged whole (the stream area's staging holds a part on
+   * threads) and each thread packs its own panels in the plan's scratch (not grouped GEMMs).
    */
-  private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels, range?: readonly [number, number], sets = 0): void {
+  private packAt(n: Packed, method: ConvMethod | undefined, dst: number, raw: number, narrow?: NarrowPanels, range?: readonly [number, number], sets = 0, threads?: Plan): void {
     const k = this.kernels();
     const c = geometryOf(n);
     const m = method ?? 'gemm';
@@ -454,11 +422,13 @@ class WasmGraphExecutable implements WasmExecutable {
     const bias = n.op === 'conv' ? this.consts.get(n.name)!.bias! : raw;
     const at = alignUp(raw + c.outChannels * 4);
     const [first, end] = range ?? [0, c.outChannels];
-    for (const [a, b] of stagingChunks(n.weight, c.outChannels, stagingUnit(c, m), wide)) {
+    const plan = threads && (wide || c.groups === 1) ? threads : undefined;
+    const onThreads = plan && { call: (name: ParallelKernel, args: readonly number[]) => this.call(k, plan, name, args), scratch: plan.scratch };
+    for (const [a, b] of onThreads ? [[first, end]] : stagingChunks(n.weight, c.outChannels, stagingUnit(c, m), wide)) {
       const [from, to] = [Math.max(a, first), Math.min(b, end)];
       if (from >= to) continue;
       const w = stageWeight(k.memory.buffer, at, n.weight, c.outChannels, from, to, wide);
-      packConv(k, c, dst, { ...w, scale, bias }, m, narrow, from, to, sets);
+      packConv(k, c, dst, { ...w, scale, bias }, m, narrow, from, to, sets, onThreads);
     }
   }
 
@@ -510,9 +480,7 @@ class WasmGraphExecutable implements WasmExecutable {
     // With the pool ready (taken once per node: a part's scratch depends on it), each part is
     // packed and run by every thread, each its own panels.
     const pool = this.poolNow();
-    const pack = (dst: number, range: readonly [number, number], sets: number) => {
-      if (!pool || !this.packOnThreads(pool, plan, node, step.method, dst, stream.raw, range, sets)) this.packAt(node, step.method, dst, stream.raw, undefined, range, sets);
-    };
+    const pack = (dst: number, range: readonly [number, number], sets: number) => this.packAt(node, step.method, dst, stream.raw, undefined, range, sets, pool && plan);
     const c = geometryOf(node);
     if (step.parts === 1) {
       pack(stream.pack, [0, c.outChannels], 0);
@@ -585,7 +553,7 @@ class WasmGraphExecutable implements WasmExecutable {
 
   /**
    * Makes a pending node's final weights, past everything placed so far, on this thread. On the
-   * pool's threads too (as streamed parts are: packOnThreads, a staging chunk at a time) was
+   * pool's threads too (as streamed parts are, in packAt; a staging chunk at a time) was
    * measured and not kept (2026-12-04, 2-core EPYC, 3 rounds): settle() took 101-105 ms for
    * ResNet-18 against 85-88 and 111-120 for ResNet-50 against 117-123; writing fresh pages,
    * which is most of it, did not go faster on two threads.

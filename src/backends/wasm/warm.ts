@@ -16,6 +16,7 @@
  * alternating rounds).
  */
 import type { KernelExports } from './kernels.js';
+import { growTo } from './plan.js';
 
 /** Calls per kernel: enough to pass V8's tiering budget with these shapes (measured, Node 20). */
 const CALLS = 24;
@@ -39,7 +40,7 @@ export function warmKernels(k: KernelExports): void {
   );
   const need = scratch + scratchBytes + 64;
   const memory = k.memory;
-  if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
+  growTo(memory, need);
   for (let i = 0; i < CALLS; i++) {
     k.pack_gemm_panels(c, c, 3, 3, 1, 0, 0, raw, 0, 0, 0, packed, 0);
     k.pack_winograd_weights(1, c, c, 0, c, raw, 0, packed, 0);
