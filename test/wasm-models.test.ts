@@ -10,7 +10,7 @@
 import v8 from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { referenceBackend } from '../src/backends/reference/index.js';
-import { createWasmBackend, type WasmExecutable } from '../src/backends/wasm/index.js';
+import { createWasmBackend, LEAN_WASM_OPTIONS, type WasmExecutable } from '../src/backends/wasm/index.js';
 import { getModelConfig } from '../src/models/config.js';
 import { seededWeights } from '../src/models/init.js';
 import { buildResNet, type BuildOptions } from '../src/models/resnet.js';
@@ -151,15 +151,30 @@ describe('the streamed cold start (lazy float32) at 224x224', () => {
     expect(profile.nodes.filter((n) => n.name.startsWith('layer4') && n.name.endsWith('conv2')).map((n) => n.kernel)).toEqual(['winograd', 'winograd']);
     expect(Array.from((await lazy.run(x)).logits.data)).toEqual(Array.from(want));
     expect(lazy.pendingWeights).toBe(convs); // the cold start made none final
-    // The stream area is 2 MiB; ResNet-18's largest sets are 36 MiB: the wasm memory holds far less than the weights.
+    // The stream area is 4 MiB; ResNet-18's largest sets are 36 MiB: the wasm memory holds far less than the weights.
     expect(lazy.memoryBytes(x.shape).peak - lazy.memoryBytes(x.shape).weights).toBeLessThan(16 * 2 ** 20);
     [eager, lazy].forEach((e) => e.dispose());
+  });
+
+  it('streamBytes sets the stream area: a smaller one streams in more parts, with the same values bit for bit; a bad one is named', async () => {
+    const x = seeded([1, 3, 224, 224], 23);
+    const [small, large] = await Promise.all([2 * 2 ** 20, undefined].map(async (streamBytes) => (await createWasmBackend({ relaxed: false, streamBytes }).compile(graph, weights)) as WasmExecutable));
+    // The default is 4 MiB: ResNet-18's largest streamed weights take all of either area.
+    expect(large.memoryBytes(x.shape).peak - small.memoryBytes(x.shape).peak).toBe(2 * 2 ** 20);
+    expect(Array.from((await small.run(x)).logits.data)).toEqual(Array.from((await large.run(x)).logits.data));
+    expect([small.pendingWeights, large.pendingWeights]).toEqual([convs, convs]); // both streamed every conv
+    [small, large].forEach((e) => e.dispose());
+    expect(LEAN_WASM_OPTIONS.streamBytes).toBe(2 * 2 ** 20);
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      expect(() => createWasmBackend({ streamBytes: bad })).toThrow(new RangeError(`wasm backend: streamBytes must be a whole number of bytes >= 0, got ${bad}`));
+    }
   });
 
   it('batch 8: convs the kernels split by rows, too large to stream whole, are made final at once; outputs within 1e-4 of the settled ones', async () => {
     const x = seeded([8, 3, 224, 224], 22);
     const eager = (await createWasmBackend({ relaxed: false, winograd: 'eager' }).compile(graph, weights)) as WasmExecutable;
-    const lazy = (await createWasmBackend({ relaxed: false }).compile(graph, weights)) as WasmExecutable;
+    // In a 2 MiB area (in 4 MiB, the default, every ResNet-18 conv streams at batch 8).
+    const lazy = (await createWasmBackend({ relaxed: false, streamBytes: 2 * 2 ** 20 }).compile(graph, weights)) as WasmExecutable;
     const want = (await eager.run(x)).logits;
     const { maxDiff, maxRef } = relError((await lazy.run(x)).logits, want);
     expect(maxDiff, `max |first forward - settled| = ${maxDiff}`).toBeLessThanOrEqual(1e-4 * maxRef);

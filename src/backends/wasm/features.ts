@@ -63,6 +63,14 @@ export interface WasmBackendOptions extends InitWasmOptions {
    */
   readonly winogradBudget?: number;
   /**
+   * Bytes of the stream area a lazy model (winograd: 'lazy') packs each conv's weights into just
+   * before it runs, until its final weights are made (default 4 MiB; LEAN_WASM_OPTIONS: 2 MiB).
+   * Weights larger than the area stream a part of their output channels at a time where the
+   * kernel splits that way at the input's shape, else are made final before they run. A larger
+   * area streams in fewer parts (a shorter first forward); the area stays for the model's life.
+   */
+  readonly streamBytes?: number;
+  /**
    * Threads for the kernels (one shared wasm memory, a pool of workers; see threads.ts). Default:
    * the cores available, at most 8, where the engine allows threads (SharedArrayBuffer, a Worker,
    * cross-origin isolation in pages); else 1, and the executable's `threadsNote` says why. The
@@ -72,8 +80,12 @@ export interface WasmBackendOptions extends InitWasmOptions {
   readonly threads?: number;
 }
 
-/** The lean memory mode: int8 GEMM weights and Winograd sets within 48 MiB (ResNet-50 224 batch 1: see README). */
-export const LEAN_WASM_OPTIONS: Readonly<Pick<WasmBackendOptions, 'storage' | 'winogradBudget'>> = { storage: 'int8', winogradBudget: 48 * 2 ** 20 };
+/** The lean memory mode: int8 GEMM weights, Winograd sets within 48 MiB (ResNet-50 224 batch 1: see README) and a 2 MiB stream area. */
+export const LEAN_WASM_OPTIONS: Readonly<Pick<WasmBackendOptions, 'storage' | 'winogradBudget' | 'streamBytes'>> = {
+  storage: 'int8',
+  winogradBudget: 48 * 2 ** 20,
+  streamBytes: 2 * 2 ** 20,
+};
 
 export const SIMD_MISSING =
   'the wasm backend needs WebAssembly SIMD (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+), which this engine lacks; use the reference backend';

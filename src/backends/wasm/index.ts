@@ -28,11 +28,17 @@ const PAGE = 65536;
 /**
  * Bytes of the stream area a lazy model packs each conv's weights into (float32 panels or
  * Winograd sets) just before it runs, until its final ones are made (at most; less when no conv
- * needs as much). Larger weights
- * are streamed a piece of output channels at a time where the kernel splits that way at the
- * input's shape (batch 1: the later stages), else made final at once.
+ * needs as much). Larger weights are streamed a piece of output channels at a time where the
+ * kernel splits that way at the input's shape (batch 1: the later stages), else made final at
+ * once. Each piece repeats work: a Winograd conv split by channels transforms every input tile
+ * again, and a cold process runs each piece's JS on unoptimized code. 4 MiB instead of 2 took the
+ * first forward from 64.2 to 58.5 ms (ResNet-18) and from 174 to 165 ms (ResNet-50; there
+ * layer2.0.conv2's 2.25 MiB of stride-2 sets now stream whole rather than in 13 parts), import to
+ * logits 7-8 ms shorter (core entry, fresh processes, paired medians of 11 alternating rounds,
+ * 10 and 8 of 11 better; 2-core EPYC, 2026-12-04). 8 MiB gained nothing more. The lean mode,
+ * there to save memory, keeps 2 MiB (LEAN_WASM_OPTIONS.streamBytes).
  */
-const STREAM_BYTES = 2 * 2 ** 20;
+const STREAM_BYTES = 4 * 2 ** 20;
 /** A streamed node's run: its packed weights, kernel and set stride, and for a part of its channels the part, split again across `nested` (the pool) where given. */
 type StreamedRun = (packed: number, method: ConvMethod, sets: number, part?: readonly [number, number], nested?: PoolMember) => void;
 /** Bytes kept free after the last buffer: vector tails may read (never write) up to 16 bytes past a row. */
@@ -83,6 +89,10 @@ export function createWasmBackend(opts: WasmBackendOptions = {}): Backend {
     const features = wasmFeatures();
     if (!features.simd) throw new Error(SIMD_MISSING);
     if (opts.relaxed === true && !features.relaxedSimd) throw new Error(RELAXED_MISSING);
+  }
+  const area = opts.streamBytes;
+  if (area !== undefined && (!Number.isSafeInteger(area) || area < 0)) {
+    throw new RangeError(`wasm backend: streamBytes must be a whole number of bytes >= 0, got ${area}`);
   }
   return backendWith(opts);
 }
@@ -312,7 +322,7 @@ class WasmGraphExecutable implements WasmExecutable {
     // activations go later.
     if (streaming) {
       // The stream area holds the largest node's final weights as float32, up to STREAM_BYTES (see streamStep).
-      const streamBytes = Math.min(STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
+      const streamBytes = Math.min(opts.streamBytes ?? STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
       // On threads a streamed part's raw weights are staged whole (packAt): at most its
       // packed float32 bytes, after the per-channel floats.
       const maxChannels = Math.max(0, ...this.pending.map((n) => geometryOf(n).outChannels));
