@@ -28,7 +28,9 @@ export interface InitWasmOptions {
  *   just before it runs into one reused stream area (Winograd sets for the convs whose sets fit
  *   in it, direct GEMM panels for the rest), so it touches little fresh memory; each later forward
  *   then makes final weights (sets where Winograd runs) for as long as it ran itself (at least
- *   one node), so no call takes more than about twice a warm forward, until all are made.
+ *   one node), so a call takes about twice its own forward until all are made (a streamed forward:
+ *   longer than a settled one, and longest while the workers start, ResNet-18's second forward
+ *   in Node's entry about 8x its settled 2-thread one).
  *   Outputs move by about 1e-6 relative while that happens (the two kernels round differently).
  *   With narrow storage ('int8', 'fp16') streamed panels are float32 and the final ones narrow.
  * - 'eager': every final weight and set is made at compile (the cold start pays it; every forward

@@ -321,7 +321,7 @@ class WasmGraphExecutable implements WasmExecutable {
     // Streaming, the staging and stream areas stay; otherwise staging is past the weights, where
     // activations go later.
     if (streaming) {
-      // The stream area holds the largest node's final weights as float32, up to STREAM_BYTES (see streamStep).
+      // The stream area holds the largest node's final weights as float32, up to opts.streamBytes (default STREAM_BYTES; see streamStep).
       const streamBytes = Math.min(opts.streamBytes ?? STREAM_BYTES, Math.max(0, ...this.pending.map((n) => convPackedFloats(geometryOf(n), this.consts.get(n.name)!.final ?? 'gemm') * 4)));
       // On threads a streamed part's raw weights are staged whole (packAt): at most its
       // packed float32 bytes, after the per-channel floats.
