@@ -13,7 +13,11 @@
  * getting it done sooner paid (measured 2026-12-04): every function optimized up front (node
  * --no-liftoff) took 20 ms off the first forward and added 25 to model creation (5 rounds), and
  * warming before the weights are bound rather than after left import to logits the same (15
- * alternating rounds).
+ * alternating rounds). In Node's entry the stem's first bands usually still run on baseline code
+ * (about 2.2 ms each instead of 0.6; 7 of 10 cold starts of ResNet-18). Warming the stem before
+ * the other kernels did not change that (9 of 10). One turn of the event loop before the first
+ * forward (setImmediate) did, every time, but the turn itself took 6-9 ms of this thread (V8's
+ * pending tasks), about what it saved (2026-12-04).
  */
 import type { KernelExports } from './kernels.js';
 import { growTo } from './plan.js';
