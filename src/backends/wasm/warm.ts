@@ -14,10 +14,14 @@
  * --no-liftoff) took 20 ms off the first forward and added 25 to model creation (5 rounds), and
  * warming before the weights are bound rather than after left import to logits the same (15
  * alternating rounds). In Node's entry the stem's first bands usually still run on baseline code
- * (about 2.2 ms each instead of 0.6; 7 of 10 cold starts of ResNet-18). Warming the stem before
- * the other kernels did not change that (9 of 10). One turn of the event loop before the first
- * forward (setImmediate) did, every time, but the turn itself took 6-9 ms of this thread (V8's
- * pending tasks), about what it saved (2026-12-04).
+ * (about 2.2 ms each instead of 0.6; 7 to 10 of 10 cold starts of ResNet-18), its optimized code
+ * queued behind others': V8 compiles first the functions that passed their budget most often.
+ * Warming the stem before the other kernels did not change that (9 of 10); 8 more stem calls on a
+ * 16x16 input did (0 of 10), but import to logits did not move (+2.7 ms, paired median of 15): the
+ * other kernels then waited longer for theirs. The one spare core's TurboFan work (about 15 ms) is
+ * the limit. One turn of the event loop before the first forward (setImmediate) also made the
+ * stem fast, every time, but the turn itself took 6-9 ms of this thread (V8's pending tasks),
+ * about what it saved (2026-12-04).
  */
 import type { KernelExports } from './kernels.js';
 import { growTo } from './plan.js';
