@@ -156,7 +156,7 @@ describe('the streamed cold start (lazy float32) at 224x224', () => {
     [eager, lazy].forEach((e) => e.dispose());
   });
 
-  it('streamBytes sets the stream area: a smaller one streams in more parts, with the same values bit for bit; a bad one is named', async () => {
+  it('streamBytes sets the stream area (the planned peak moves by the difference; a smaller area streams more parts), the logits the same bit for bit; a bad one is named', async () => {
     const x = seeded([1, 3, 224, 224], 23);
     const [small, large] = await Promise.all([2 * 2 ** 20, undefined].map(async (streamBytes) => (await createWasmBackend({ relaxed: false, streamBytes }).compile(graph, weights)) as WasmExecutable));
     // The default is 4 MiB: ResNet-18's largest streamed weights take all of either area.
