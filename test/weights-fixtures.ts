@@ -2,19 +2,13 @@
  * Builders for small synthetic checkpoints used by the weights tests: raw safetensors, pickle
  * opcodes, and a STORED zip writer (so torch-zip edge cases need no binary files in the repo).
  */
+import { concatBytes } from '../src/bytes.js';
 import { crc32 } from '../src/weights/zip.js';
 
 const enc = new TextEncoder();
 
 export function concat(parts: (Uint8Array | number[])[]): Uint8Array {
-  const arrays = parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p)));
-  const out = new Uint8Array(arrays.reduce((n, a) => n + a.length, 0));
-  let at = 0;
-  for (const a of arrays) {
-    out.set(a, at);
-    at += a.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 export function u32le(n: number): number[] {

@@ -1,5 +1,6 @@
 /** PNG files byte by byte, for the decoder's tests and issue 17's crafted inputs. */
 import { crc32 } from 'node:zlib';
+import { concatBytes as concat } from '../../src/bytes.js';
 
 export const u32 = (v: number): number[] => [(v >>> 24) & 255, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
 
@@ -14,13 +15,7 @@ export function pngChunk(type: string, data: ArrayLike<number>): Uint8Array {
 }
 
 export function concatBytes(...parts: ArrayLike<number>[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
 
 export const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];

@@ -20,6 +20,7 @@
  * registers a factory over `worker_threads` (threads-node.ts), which Deno and Bun resolve too
  * (their worker_threads can be unref'd, their Web Workers cannot); browsers use `Worker` on a blob URL.
  */
+import { concatBytes } from '../../bytes.js';
 
 /** Kernels that run in parts (their last three arguments are part, parts, partBytes). */
 export const PARALLEL_KERNELS = ['conv2d_nhwc', 'winograd_nhwc', 'conv7x7s2c3_nhwc', 'grouped_conv_nhwc', 'maxpool_nhwc', 'linear_f32', 'pack_winograd_part', 'pack_gemm_part'] as const;
@@ -142,7 +143,7 @@ function leb(value: number): number[] {
 export function withSharedMemory(bytes: Uint8Array, maxPages = WASM_MAX_PAGES): Uint8Array<ArrayBuffer> {
   // Sections are copied whole (a byte at a time, in the cold code of a fresh process, this took
   // 1.2-1.7 ms of Node's cold start); only the import section is rewritten.
-  const pieces: Uint8Array[] = [bytes.subarray(0, 8)];
+  const pieces: ArrayLike<number>[] = [bytes.subarray(0, 8)];
   let at = 8;
   let patched = false;
   while (at < bytes.length) {
@@ -193,17 +194,11 @@ export function withSharedMemory(bytes: Uint8Array, maxPages = WASM_MAX_PAGES): 
         throw new Error(`wasm: import kind ${kind} not expected in the kernels`);
       }
     }
-    pieces.push(new Uint8Array([2, ...leb(body.length), ...body]));
+    pieces.push([2, ...leb(body.length), ...body]);
     at = end;
   }
   if (!patched) throw new Error('wasm: the kernels import no memory to share (built without importMemory?)');
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of pieces) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatBytes(pieces);
 }
 
 /** A shared memory for the threaded kernels (throws where the engine makes none). */
