@@ -18,13 +18,12 @@ import { RELAXED_MISSING, SIMD_MISSING, wasmFeatures, type InitWasmOptions, type
 import { embeddedVariant, loadKernelModule, loadSharedKernelModule, registerKernelModule, spareMemory, takeInstance, type KernelExports } from './kernels.js';
 import { convMethod, convPackedBytes, convPackedFloats, convScratchBytes, isWinograd, packConv, runConv, takesNarrow, type ConvGeometry, type ConvMethod } from './conv.js';
 import { PANEL, packedPanelBytes, stagingBytes, stagingChunks, stageWeight, type NarrowPanels } from './pack.js';
-import { ALIGN, alignUp, placeBuffers, type Lifetime } from './plan.js';
+import { ALIGN, alignUp, growTo, placeBuffers, type Lifetime } from './plan.js';
 import { wasmBnFold } from './fold.js';
 import { joinPool, sharedMemory, threadSupport, type ParallelKernel, type PoolMember } from './threads.js';
 
 export { LEAN_WASM_OPTIONS, wasmFeatures, type InitWasmOptions, type KernelVariant, type WasmBackendOptions, type WasmModule, type WeightStorage, type WinogradMode } from './features.js';
 
-const PAGE = 65536;
 /**
  * Bytes of the stream area a lazy model packs each conv's weights into (float32 panels or
  * Winograd sets) just before it runs, until its final ones are made (at most; less when no conv
@@ -591,11 +590,9 @@ class WasmGraphExecutable implements WasmExecutable {
   }
 
   private ensureMemory(bytes: number): void {
-    const mem = this.kernels().memory;
-    const have = mem.buffer.byteLength;
-    if (bytes <= have) return;
+    const memory = this.kernels().memory;
     try {
-      mem.grow(Math.ceil((bytes - have) / PAGE));
+      growTo(memory, bytes);
     } catch (e) {
       throw new RangeError(
         `wasm backend: ${this.graph.name} needs ${(bytes / 2 ** 20).toFixed(0)} MiB of wasm memory ` +

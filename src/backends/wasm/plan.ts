@@ -46,8 +46,12 @@ export function placeBuffers(values: readonly Lifetime[]): Placement {
   return { offsets, bytes: total };
 }
 
-/** Grows `memory` to at least `bytes` (whole 64 KiB pages): for the kernels' users below an executable's memory plan (the warm-up, the BatchNorm fold). */
+/** Bytes of a wasm memory page. */
+const WASM_PAGE = 65536;
+
+/** Grows `memory` to at least `bytes` (whole 64 KiB pages): the executable's memory plan, the warm-up and the BatchNorm fold. */
 export function growTo(memory: WebAssembly.Memory, bytes: number): void {
   const have = memory.buffer.byteLength;
-  if (have < bytes) memory.grow(Math.ceil((bytes - have) / 65536));
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
 }
+

@@ -395,8 +395,7 @@ class Pool {
   attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Joining {
     const id = this.nextId++;
     this.members++;
-    const acks = (this.updates + 1) * (this.threads - 1);
-    const member = this.member(id, acks);
+    const member = this.member(id, this.acksAfter(this.updates + 1));
     const attached = this.enqueue({ attach: [{ id, module, memory }], detach: [] });
     return {
       member,
@@ -436,6 +435,12 @@ class Pool {
     this.queue = this.queue.then(() => this.end()).catch(() => {});
   }
 
+  /** ACKS once every worker has done updates 1..seq (each worker counts each once). */
+  private acksAfter(seq: number): number {
+    return seq * (this.threads - 1);
+  }
+
+  /** Queues update number ++updates (what acksAfter counts). */
   private enqueue(u: Update): Promise<void> {
     const seq = ++this.updates;
     const p = this.queue.then(() => this.update({ ...u, seq }));
@@ -446,7 +451,7 @@ class Pool {
   private update(u: Update & { seq: number }): Promise<void> {
     if (this.broken) return Promise.reject(new Error(this.broken));
     const done = new Promise<void>((resolve, reject) => {
-      this.replies = { resolve, reject, left: this.threads - 1, seq: u.seq, acks: u.seq * (this.threads - 1) };
+      this.replies = { resolve, reject, left: this.threads - 1, seq: u.seq, acks: this.acksAfter(u.seq) };
     }).finally(() => {
       for (const w of this.workers) w.unref?.();
     });
